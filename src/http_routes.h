@@ -1,0 +1,17 @@
+/*
+ * http_routes.h - handlers named in http.c's route table.  Internal to the
+ * http layer: http_ops.c serves operations and metadata, http_fhir.c the
+ * FHIR resources.
+ */
+#ifndef CALCIFY_HTTP_ROUTES_H
+#define CALCIFY_HTTP_ROUTES_H
+
+#include "http.h"
+
+/* http_ops.c */
+void	ops_healthz(struct http_req *);
+void	ops_readyz(struct http_req *);
+void	ops_metrics(struct http_req *);
+void	ops_metadata(struct http_req *);
+
+#endif

@@ -1,0 +1,403 @@
+/*
+ * main.c - calcifyd's entry point: the command line, the order in which
+ * modules start and stop, signals (SIGTERM/SIGINT drain and stop, SIGHUP
+ * reload) and the service manager (sd_notify readiness, status, watchdog).
+ * It holds no logic of its own: every decision belongs to a module.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "notify.h"
+#include "util.h"
+
+#define EXIT_RUNTIME	1
+#define EXIT_USAGE	2
+#define DRAIN_SECONDS	20
+
+struct options {
+	const char	*config_file;
+	bool		 config_given;
+	const char	**overrides;
+	int		 noverrides;
+	bool		 foreground;
+	bool		 check_only;
+};
+
+/* Configurations replaced by SIGHUP stay allocated until exit so nothing
+ * that copied a pointer from them can see freed memory. */
+struct config_list {
+	struct config		*c;
+	struct config_list	*next;
+};
+
+static struct config_list	*configs;
+static const struct config	*cfg;
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: calcifyd [-c FILE] [-o section.key=value]... [--foreground]\n"
+"                [--check-config] [--version] [--help]\n"
+"\n"
+"  -c, --config FILE    configuration file (default %s)\n"
+"  -o, --option K=V     override one key, e.g. -o http.listen=127.0.0.1:9000\n"
+"  -f, --foreground     stay in the foreground and log to stderr\n"
+"  -n, --check-config   check configuration, model and code table; exit 0 or 2\n"
+"      --list-keys      list every configuration key with type and default\n"
+"      --dump-config    print the effective configuration\n"
+"  -V, --version        print the version\n"
+"  -h, --help           print this help\n"
+"\n"
+"Exit status: 0 clean stop, 1 runtime failure, 2 usage or configuration error.\n"
+"See calcifyd(8) and calcifyd.conf(5).\n", config_default_path());
+}
+
+static void
+keep_config(struct config *c)
+{
+	struct config_list *l = xmalloc(sizeof(*l));
+
+	l->c = c;
+	l->next = configs;
+	configs = l;
+	cfg = c;
+}
+
+static void
+free_configs(void)
+{
+	struct config_list *l, *n;
+
+	for (l = configs; l != NULL; l = n) {
+		n = l->next;
+		config_free(l->c);
+		free(l);
+	}
+	configs = NULL;
+}
+
+static struct config *
+load_config(const struct options *o, FILE *errf)
+{
+	return config_load(o->config_file, !o->config_given, o->overrides,
+	    o->noverrides, errf);
+}
+
+/* Load the inbound token set named by c; NULL with *failed = false when
+ * auth is off. */
+static struct auth *
+load_auth(const struct config *c, bool *failed)
+{
+	struct auth *a;
+
+	*failed = false;
+	if (c->cf_http_auth_token_file[0] == '\0')
+		return NULL;
+	a = auth_load(c->cf_http_auth_token_file, stderr);
+	if (a == NULL)
+		*failed = true;
+	return a;
+}
+
+/* --check-config: everything a start would read, without starting. */
+static int
+check_config(const struct options *o)
+{
+	struct config *c;
+	struct auth *a;
+	bool failed;
+	int rc = 0;
+
+	if ((c = load_config(o, stderr)) == NULL)
+		return EXIT_USAGE;
+	a = load_auth(c, &failed);
+	if (failed)
+		rc = EXIT_USAGE;
+	auth_free(a);
+	if (rc == 0)
+		printf("%s: configuration OK\n",
+		    c->cf_file != NULL ? c->cf_file : "built-in defaults");
+	config_free(c);
+	return rc;
+}
+
+/*
+ * Detach from the terminal.  The parent waits until the child reports
+ * readiness through a pipe so its exit status tells whether start-up
+ * worked.  Returns the write end the child must signal, or -1.
+ */
+static int
+daemonize(void)
+{
+	int pfd[2], devnull;
+	pid_t pid;
+	char c;
+
+	if (pipe(pfd) == -1)
+		log_fatal("pipe");
+	pid = fork();
+	if (pid == -1)
+		log_fatal("fork");
+	if (pid > 0) {
+		close(pfd[1]);
+		while (read(pfd[0], &c, 1) == -1 && errno == EINTR)
+			;
+		_exit(c == 'R' ? 0 : EXIT_RUNTIME);
+	}
+	close(pfd[0]);
+	if (setsid() == -1)
+		log_fatal("setsid");
+	pid = fork();
+	if (pid == -1)
+		log_fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		log_fatal("chdir /");
+	log_use_syslog();
+	if ((devnull = open("/dev/null", O_RDWR)) != -1) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		if (devnull > STDERR_FILENO)
+			close(devnull);
+	}
+	return pfd[1];
+}
+
+static void
+reload(const struct options *o)
+{
+	struct config *nc;
+	struct auth *a;
+	bool failed;
+
+	log_notice("reload requested (SIGHUP)");
+	notify_send("RELOADING=1");
+	nc = load_config(o, stderr);
+	if (nc == NULL) {
+		log_warnx("reload failed: configuration invalid; keeping the "
+		    "running configuration");
+		notify_send("READY=1");
+		return;
+	}
+	a = load_auth(nc, &failed);
+	if (failed) {
+		log_warnx("reload failed: http.auth_token_file invalid; keeping "
+		    "the running configuration");
+		config_free(nc);
+		notify_send("READY=1");
+		return;
+	}
+	if (strcmp(nc->cf_http_listen, cfg->cf_http_listen) != 0 ||
+	    nc->cf_http_threads != cfg->cf_http_threads ||
+	    strcmp(nc->cf_http_tls_cert, cfg->cf_http_tls_cert) != 0 ||
+	    strcmp(nc->cf_store_path, cfg->cf_store_path) != 0)
+		log_warnx("reload: http.listen, http.threads, http.tls_* and "
+		    "store.path take effect only after a restart");
+	keep_config(nc);
+	log_set_level((enum log_level)cfg->cf_log_level);
+	http_set_auth(a);
+	http_reconfigure(cfg);
+	log_notice("reload done");
+	notify_send("READY=1");
+}
+
+/*
+ * Stop: refuse new connections, let requests in flight finish within
+ * DRAIN_SECONDS, then stop the modules in reverse order.  A second
+ * SIGTERM or SIGINT ends the process at once.
+ */
+static void
+drain(const sigset_t *set)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	int64_t deadline = util_mono_us() + DRAIN_SECONDS * 1000000LL;
+	int sig;
+
+	notify_send("STOPPING=1\nSTATUS=draining requests");
+	http_set_ready(false);
+	http_quiesce();
+	while (http_inflight() > 0 && util_mono_us() < deadline) {
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_warnx("second stop signal: exiting without draining");
+			_exit(EXIT_RUNTIME);
+		}
+	}
+	if (http_inflight() > 0)
+		log_warnx("stop: %ld requests still in flight after %d s",
+		    http_inflight(), DRAIN_SECONDS);
+}
+
+static int
+run(const struct options *o)
+{
+	sigset_t set;
+	struct auth *a;
+	struct timespec tick;
+	uint64_t wd_usec;
+	int64_t next_wd = 0;
+	int ready_fd = -1, sig;
+	bool failed;
+
+	log_init((enum log_level)cfg->cf_log_level, "calcifyd");
+	a = load_auth(cfg, &failed);
+	if (failed)
+		return EXIT_USAGE;
+	if (!o->foreground)
+		ready_fd = daemonize();
+
+	/* Signals are taken synchronously by this thread only. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	log_info("starting version=%s config=%s", PACKAGE_VERSION,
+	    cfg->cf_file != NULL ? cfg->cf_file : "(defaults)");
+	http_set_auth(a);
+	if (http_start(cfg) == -1) {
+		http_stop();
+		return EXIT_RUNTIME;
+	}
+	http_set_ready(true);
+	notify_send("READY=1\nSTATUS=ready");
+	if (ready_fd != -1) {
+		(void)!write(ready_fd, "R", 1);
+		close(ready_fd);
+	}
+	log_info("ready");
+
+	wd_usec = notify_watchdog_usec();
+	for (;;) {
+		tick.tv_sec = 1;
+		tick.tv_nsec = 0;
+		if (wd_usec > 0 && wd_usec < 4000000) {
+			tick.tv_sec = 0;
+			tick.tv_nsec = (long)(wd_usec / 4) * 1000;
+		}
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_notice("stop requested signal=%s",
+			    sig == SIGTERM ? "TERM" : "INT");
+			break;
+		}
+		if (sig == SIGHUP)
+			reload(o);
+		if (wd_usec > 0 && util_mono_us() >= next_wd) {
+			notify_send("WATCHDOG=1");
+			next_wd = util_mono_us() + (int64_t)wd_usec / 2;
+		}
+	}
+	drain(&set);
+	http_stop();
+	log_info("stopped");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "option", required_argument, NULL, 'o' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "list-keys", no_argument, NULL, 'L' },
+		{ "dump-config", no_argument, NULL, 'D' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct options o;
+	struct config *c;
+	bool dump = false;
+	int ch, rc;
+
+	memset(&o, 0, sizeof(o));
+	o.config_file = config_default_path();
+	o.overrides = xcalloc((size_t)argc, sizeof(char *));
+	log_init(LOG_LVL_INFO, "calcifyd");
+	while ((ch = getopt_long(argc, argv, "c:o:fnVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o.config_file = optarg;
+			o.config_given = true;
+			break;
+		case 'o':
+			o.overrides[o.noverrides++] = optarg;
+			break;
+		case 'f':
+			o.foreground = true;
+			break;
+		case 'n':
+			o.check_only = true;
+			break;
+		case 'L':
+			config_list_keys(stdout);
+			free((void *)o.overrides);
+			return 0;
+		case 'D':
+			dump = true;
+			break;
+		case 'V':
+			printf("calcifyd %s\n", PACKAGE_VERSION);
+			free((void *)o.overrides);
+			return 0;
+		case 'h':
+			usage(stdout);
+			free((void *)o.overrides);
+			return 0;
+		default:
+			usage(stderr);
+			free((void *)o.overrides);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "calcifyd: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		free((void *)o.overrides);
+		return EXIT_USAGE;
+	}
+	if (o.check_only) {
+		rc = check_config(&o);
+		free((void *)o.overrides);
+		return rc;
+	}
+	if ((c = load_config(&o, stderr)) == NULL) {
+		free((void *)o.overrides);
+		return EXIT_USAGE;
+	}
+	if (dump) {
+		config_dump(c, stdout);
+		config_free(c);
+		free((void *)o.overrides);
+		return 0;
+	}
+	keep_config(c);
+	rc = run(&o);
+	free_configs();
+	free((void *)o.overrides);
+	return rc;
+}
