@@ -82,27 +82,49 @@ facts_init(struct facts *f)
 	f->fa_used = 1;		/* offset 0 means "no reference" */
 }
 
+/* Copy s into the pool; *off = 0 when s is empty.  -1 when full. */
+static int
+pool_put(struct facts *f, const char *s, uint32_t *off)
+{
+	size_t n;
+
+	*off = 0;
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	n = strlen(s) + 1;
+	if (f->fa_used + n > sizeof(f->fa_pool))
+		return -1;
+	memcpy(f->fa_pool + f->fa_used, s, n);
+	*off = (uint32_t)f->fa_used;
+	f->fa_used += n;
+	return 0;
+}
+
 int
 facts_set(struct facts *f, enum input in, double value, int64_t eff,
     uint32_t flags, double aux, const char *ref_json)
 {
 	struct fact *x = &f->fa_f[in];
-	size_t n;
+	uint32_t skip = x->f_skip;
 
 	x->f_present = true;
 	x->f_value = value;
 	x->f_eff = eff;
-	x->f_flags = flags;
+	x->f_flags = flags | (skip != 0 ? FACT_SKIPPED_NEWER : 0);
 	x->f_aux = aux;
-	x->f_ref = 0;
-	if (ref_json == NULL || ref_json[0] == '\0')
-		return 0;
-	n = strlen(ref_json) + 1;
-	if (f->fa_used + n > sizeof(f->fa_pool))
+	x->f_skip = skip;
+	return pool_put(f, ref_json, &x->f_ref);
+}
+
+int
+facts_set_skipped(struct facts *f, enum input in, const char *ref_json)
+{
+	struct fact *x = &f->fa_f[in];
+
+	if (pool_put(f, ref_json, &x->f_skip) == -1)
 		return -1;
-	memcpy(f->fa_pool + f->fa_used, ref_json, n);
-	x->f_ref = (uint32_t)f->fa_used;
-	f->fa_used += n;
+	if (x->f_skip != 0)
+		x->f_flags |= FACT_SKIPPED_NEWER;
 	return 0;
 }
 
@@ -120,6 +142,14 @@ facts_ref(const struct facts *f, enum input in)
 	return f->fa_pool + f->fa_f[in].f_ref;
 }
 
+const char *
+facts_skipped_ref(const struct facts *f, enum input in)
+{
+	if (f->fa_f[in].f_skip == 0)
+		return NULL;
+	return f->fa_pool + f->fa_f[in].f_skip;
+}
+
 int64_t
 facts_latest_eff(const struct facts *f)
 {
@@ -129,7 +159,8 @@ facts_latest_eff(const struct facts *f)
 	for (i = 0; i < INPUT_COUNT; i++) {
 		const struct fact *x = &f->fa_f[i];
 
-		if (!x->f_present || i == INPUT_BIRTH_DATE || i == INPUT_SEX)
+		if (!x->f_present || i == INPUT_BIRTH_DATE || i == INPUT_SEX ||
+		    (x->f_flags & FACT_TIME_UNKNOWN))
 			continue;
 		if (x->f_eff > any)
 			any = x->f_eff;
@@ -142,7 +173,7 @@ facts_latest_eff(const struct facts *f)
 void
 facts_snapshot(const struct facts *f, struct buf *b)
 {
-	const char *ref;
+	const char *ref, *skip;
 	int i;
 
 	for (i = 0; i < INPUT_COUNT; i++) {
@@ -151,9 +182,13 @@ facts_snapshot(const struct facts *f, struct buf *b)
 		if (!x->f_present)
 			continue;
 		ref = facts_ref(f, (enum input)i);
-		buf_printf(b, "%s\t%.17g\t%lld\t%u\t%.17g\t%s\n", inputs[i].name,
+		skip = facts_skipped_ref(f, (enum input)i);
+		buf_printf(b, "%s\t%.17g\t%lld\t%u\t%.17g\t%s", inputs[i].name,
 		    x->f_value, (long long)x->f_eff, (unsigned)x->f_flags,
 		    x->f_aux, ref != NULL ? ref : "{}");
+		if (skip != NULL)
+			buf_printf(b, "\t%s", skip);
+		buf_putc(b, '\n');
 	}
 }
 
@@ -177,6 +212,7 @@ int
 facts_parse_snapshot(const char *text, struct facts *f)
 {
 	char *copy, *line, *next, *p, *name, *val, *eff, *flags, *aux, *end;
+	char *skip;
 	int in, rc = -1;
 	double v, a;
 	long long e;
@@ -210,8 +246,15 @@ facts_parse_snapshot(const char *text, struct facts *f)
 		a = strtod(aux, &end);
 		if (*end != '\0' || errno != 0)
 			goto out;
-		if (facts_set(f, (enum input)in, v, e, (uint32_t)fl, a,
+		skip = strchr(p, '\t');
+		if (skip != NULL)
+			*skip++ = '\0';
+		if (facts_set(f, (enum input)in, v, e,
+		    (uint32_t)fl & ~(uint32_t)FACT_SKIPPED_NEWER, a,
 		    strcmp(p, "{}") == 0 ? NULL : p) == -1)
+			goto out;
+		if (skip != NULL &&
+		    facts_set_skipped(f, (enum input)in, skip) == -1)
 			goto out;
 	}
 	rc = 0;

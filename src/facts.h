@@ -9,11 +9,15 @@
  * because the engine is deterministic.  Its format is therefore stable:
  *
  *   one line per present input, in enum order:
- *   name TAB value TAB eff TAB flags TAB aux TAB reference-json LF
+ *   name TAB value TAB eff TAB flags TAB aux TAB reference-json
+ *   [TAB skipped-reference-json] LF
  *
  * value and aux are printed with "%.17g" (exact round trip), eff in
  * milliseconds since the epoch, flags in decimal, reference-json is the
- * RiskAssessment.basis Reference for the source resource (or "{}").
+ * RiskAssessment.basis Reference for the source resource (or "{}"), and
+ * the optional last field names a newer result for the same input that
+ * could not be used (unit not recognised, CLINICAL.md "Units"), so the
+ * assessment can say it was skipped.
  * Pure module: no I/O, no clock, no globals.
  */
 #ifndef CALCIFY_FACTS_H
@@ -28,7 +32,8 @@
 
 #define FACT_VALUE_UNKNOWN	0x01	/* present, quantity unknown (dose) */
 #define FACT_HAS_ULN		0x02	/* aux is the lab's upper limit */
-#define FACT_SKIPPED_NEWER	0x04	/* a newer result could not be used */
+#define FACT_SKIPPED_NEWER	0x04	/* f_skip names a newer, unusable result */
+#define FACT_TIME_UNKNOWN	0x08	/* present, f_eff unknown (no onset) */
 
 #define FACTS_POOL	8192
 
@@ -39,6 +44,7 @@ struct fact {
 	uint32_t	f_flags;
 	double		f_aux;		/* ALP: upper limit of normal */
 	uint32_t	f_ref;		/* offset into fa_pool; 0 = none */
+	uint32_t	f_skip;		/* offset into fa_pool; 0 = none */
 };
 
 struct facts {
@@ -54,9 +60,13 @@ void	facts_init(struct facts *);
  */
 int	facts_set(struct facts *, enum input, double value, int64_t eff,
 	    uint32_t flags, double aux, const char *ref_json);
+/* Record a newer result that could not be used (sets FACT_SKIPPED_NEWER;
+ * the input need not be present).  Returns -1 if the pool is full. */
+int	facts_set_skipped(struct facts *, enum input, const char *ref_json);
 void	facts_clear(struct facts *, enum input);
 /* Borrowed, valid while the struct lives; NULL when absent. */
 const char *facts_ref(const struct facts *, enum input);
+const char *facts_skipped_ref(const struct facts *, enum input);
 /* Latest effective time over measurements, or over any input when there is
  * no measurement; INT64_MIN when the patient has no facts at all. */
 int64_t	facts_latest_eff(const struct facts *);
