@@ -58,6 +58,19 @@ static const struct route routes[] = {
 	  "metrics" },
 	{ "/fhir/metadata", HTTP_GET | HTTP_HEAD, NEED_NEVER, true,
 	  ops_metadata, "metadata" },
+	{ "/fhir", HTTP_POST, NEED_ALWAYS, true, fhir_route_bundle, "bundle" },
+	{ "/fhir/RiskAssessment", HTTP_GET | HTTP_HEAD, NEED_ALWAYS, true,
+	  fhir_route_ra_search, "riskassessment_search" },
+	{ "/fhir/RiskAssessment/*", HTTP_GET | HTTP_HEAD, NEED_ALWAYS, true,
+	  fhir_route_ra_read, "riskassessment_read" },
+	{ "/fhir/{type}", HTTP_POST, NEED_ALWAYS, true, fhir_route_create,
+	  "create" },
+	{ "/fhir/{type}/*", HTTP_GET | HTTP_HEAD, NEED_ALWAYS, true,
+	  fhir_route_read, "read" },
+	{ "/fhir/{type}/*", HTTP_PUT, NEED_ALWAYS, true, fhir_route_update,
+	  "update" },
+	{ "/fhir/{type}/*/_history/*", HTTP_GET | HTTP_HEAD, NEED_ALWAYS, true,
+	  fhir_route_vread, "vread" },
 };
 #define NROUTES		((int)UTIL_ARRAY_LEN(routes))
 #define ROUTE_OTHER	NROUTES

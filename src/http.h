@@ -77,6 +77,9 @@ void	http_quiesce(void);
 long	http_inflight(void);
 /* Stop the server; deferred requests must have been resumed before. */
 void	http_stop(void);
+/* The store the FHIR read routes use (borrowed; set before http_start). */
+struct store;
+void	http_fhir_init(struct store *);
 /* Readiness for /readyz and for refusing work with 503. */
 void	http_set_ready(bool);
 bool	http_is_ready(void);

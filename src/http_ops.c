@@ -24,7 +24,27 @@ struct capability {
 };
 
 static const struct capability caps[] = {
-	{ NULL, { NULL }, { NULL }, false, NULL },
+	{ "Observation", { "create", "read", "vread", "update", NULL },
+	  { NULL }, true,
+	  "Labs and vitals; conditional create on identifier; re-sent "
+	  "content is stored once; amended/corrected make a new version; "
+	  "entered-in-error withdraws the value" },
+	{ "Patient", { "create", "read", "vread", "update", NULL }, { NULL },
+	  true, "gender and birthDate feed the model; identifiers link "
+	  "references" },
+	{ "Condition", { "create", "read", "vread", "update", NULL }, { NULL },
+	  true, "diagnoses that are model inputs (ESRD, diabetes, ...)" },
+	{ "Procedure", { "create", "read", "vread", "update", NULL }, { NULL },
+	  true, "dialysis procedures (time on dialysis)" },
+	{ "MedicationStatement", { "create", "read", "vread", "update", NULL },
+	  { NULL }, true, "calcium-based binders, active vitamin D, warfarin" },
+	{ "MedicationRequest", { "create", "read", "vread", "update", NULL },
+	  { NULL }, true, "calcium-based binders, active vitamin D, warfarin" },
+	{ "RiskAssessment", { "read", "search-type", NULL },
+	  { "subject:reference", "patient:reference", "_count:number",
+	    "_offset:number" }, false,
+	  "calcification risk, two predictions (cutaneous, vascular); "
+	  "newest first" },
 };
 
 static int64_t started_ms;
@@ -66,8 +86,12 @@ ops_metrics(struct http_req *rq)
 static void
 capability_resource(struct jsonw *w, const struct capability *c)
 {
+	bool update = false;
 	int i;
 
+	for (i = 0; i < 6 && c->interactions[i] != NULL; i++)
+		if (strcmp(c->interactions[i], "update") == 0)
+			update = true;
 	jsonw_obj_open(w);
 	jsonw_kstr(w, "type", c->type);
 	if (c->doc != NULL)
@@ -82,7 +106,7 @@ capability_resource(struct jsonw *w, const struct capability *c)
 	jsonw_arr_close(w);
 	jsonw_kstr(w, "versioning", "versioned");
 	jsonw_kbool(w, "readHistory", false);
-	jsonw_kbool(w, "updateCreate", true);
+	jsonw_kbool(w, "updateCreate", update);
 	jsonw_kbool(w, "conditionalCreate", c->cond_create);
 	if (c->search[0] != NULL) {
 		jsonw_key(w, "searchParam");

@@ -14,4 +14,13 @@ void	ops_readyz(struct http_req *);
 void	ops_metrics(struct http_req *);
 void	ops_metadata(struct http_req *);
 
+/* http_fhir.c */
+void	fhir_route_bundle(struct http_req *);
+void	fhir_route_create(struct http_req *);
+void	fhir_route_read(struct http_req *);
+void	fhir_route_vread(struct http_req *);
+void	fhir_route_update(struct http_req *);
+void	fhir_route_ra_search(struct http_req *);
+void	fhir_route_ra_read(struct http_req *);
+
 #endif
