@@ -21,13 +21,21 @@
 #include "auth.h"
 #include "config.h"
 #include "http.h"
+#include "ingest.h"
 #include "log.h"
+#include "metrics.h"
+#include "model.h"
+#include "models.h"
 #include "notify.h"
+#include "sender.h"
+#include "store.h"
+#include "terminology.h"
 #include "util.h"
 
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
 #define DRAIN_SECONDS	20
+#define SENDER_STOP_MS	5000	/* the current delivery batch may finish */
 
 struct options {
 	const char	*config_file;
@@ -45,8 +53,17 @@ struct config_list {
 	struct config_list	*next;
 };
 
+/* Code tables replaced by SIGHUP stay allocated until exit for the same
+ * reason: requests in flight may still be reading the old one. */
+struct terms_list {
+	struct terminology	*t;
+	struct terms_list	*next;
+};
+
 static struct config_list	*configs;
 static const struct config	*cfg;
+static struct terms_list	*term_tables;
+static struct store		*store;
 
 static void
 usage(FILE *fp)
@@ -92,6 +109,29 @@ free_configs(void)
 	configs = NULL;
 }
 
+static void
+keep_terms(struct terminology *t)
+{
+	struct terms_list *l = xmalloc(sizeof(*l));
+
+	l->t = t;
+	l->next = term_tables;
+	term_tables = l;
+}
+
+static void
+free_terms(void)
+{
+	struct terms_list *l, *n;
+
+	for (l = term_tables; l != NULL; l = n) {
+		n = l->next;
+		terminology_free(l->t);
+		free(l);
+	}
+	term_tables = NULL;
+}
+
 static struct config *
 load_config(const struct options *o, FILE *errf)
 {
@@ -126,10 +166,19 @@ check_config(const struct options *o)
 
 	if ((c = load_config(o, stderr)) == NULL)
 		return EXIT_USAGE;
+	struct model *m;
+	struct terminology *t;
+
 	a = load_auth(c, &failed);
 	if (failed)
 		rc = EXIT_USAGE;
 	auth_free(a);
+	if ((m = model_load(c->cf_model_path, stderr)) == NULL)
+		rc = EXIT_USAGE;
+	model_unref(m);
+	if ((t = terminology_load(c->cf_model_codes, stderr)) == NULL)
+		rc = EXIT_USAGE;
+	terminology_free(t);
 	if (rc == 0)
 		printf("%s: configuration OK\n",
 		    c->cf_file != NULL ? c->cf_file : "built-in defaults");
@@ -181,6 +230,40 @@ daemonize(void)
 	return pfd[1];
 }
 
+/*
+ * The model and the code table reload independently: a broken file keeps
+ * the running one (issue 5) and says why.
+ */
+static void
+reload_model_and_codes(void)
+{
+	struct model *m, *cur;
+	struct terminology *t;
+
+	m = model_load(cfg->cf_model_path, stderr);
+	if (m == NULL) {
+		metrics_inc(M_MODEL_FAIL);
+		cur = ingest_model();
+		log_warnx("reload: model %s rejected; keeping model %s %s",
+		    cfg->cf_model_path, cur->m_id, cur->m_version);
+		model_unref(cur);
+	} else {
+		metrics_inc(M_MODEL_OK);
+		metrics_set_model(m->m_id, m->m_version);
+		log_notice("model loaded id=%s version=%s digest=%.12s", m->m_id,
+		    m->m_version, m->m_digest);
+		ingest_set_model(m);
+	}
+	t = terminology_load(cfg->cf_model_codes, stderr);
+	if (t == NULL) {
+		log_warnx("reload: code table %s rejected; keeping the running "
+		    "one", cfg->cf_model_codes);
+	} else {
+		keep_terms(t);
+		ingest_set_terminology(t);
+	}
+}
+
 static void
 reload(const struct options *o)
 {
@@ -208,15 +291,80 @@ reload(const struct options *o)
 	if (strcmp(nc->cf_http_listen, cfg->cf_http_listen) != 0 ||
 	    nc->cf_http_threads != cfg->cf_http_threads ||
 	    strcmp(nc->cf_http_tls_cert, cfg->cf_http_tls_cert) != 0 ||
-	    strcmp(nc->cf_store_path, cfg->cf_store_path) != 0)
-		log_warnx("reload: http.listen, http.threads, http.tls_* and "
-		    "store.path take effect only after a restart");
+	    strcmp(nc->cf_store_path, cfg->cf_store_path) != 0 ||
+	    strcmp(nc->cf_hospital_base_url, cfg->cf_hospital_base_url) != 0)
+		log_warnx("reload: http.listen, http.threads, http.tls_*, "
+		    "store.path and hospital.base_url take effect only after a "
+		    "restart");
+	if (cfg->cf_hospital_base_url[0] != '\0' &&
+	    sender_reconfigure(nc) == -1) {
+		log_warnx("reload failed: hospital authentication material "
+		    "invalid; keeping the running configuration");
+		auth_free(a);
+		config_free(nc);
+		notify_send("READY=1");
+		return;
+	}
 	keep_config(nc);
 	log_set_level((enum log_level)cfg->cf_log_level);
 	http_set_auth(a);
 	http_reconfigure(cfg);
+	ingest_reconfigure(cfg);
+	reload_model_and_codes();
 	log_notice("reload done");
 	notify_send("READY=1");
+}
+
+/* Store, code table, model, writer: in this order; stop_modules() undoes
+ * them in reverse. */
+static int
+start_modules(void)
+{
+	struct terminology *t;
+	struct model *m;
+	uint8_t salt[32];
+
+	store = store_open(cfg, false, stderr);
+	if (store == NULL)
+		return -1;
+	store->s_ops->salt(store, salt);
+	log_set_patient_salt(salt, sizeof(salt));
+	t = terminology_load(cfg->cf_model_codes, stderr);
+	if (t == NULL) {
+		log_warnx("cannot load the code table %s", cfg->cf_model_codes);
+		return -1;
+	}
+	keep_terms(t);
+	m = model_load(cfg->cf_model_path, stderr);
+	if (m == NULL) {
+		log_warnx("cannot load the model %s", cfg->cf_model_path);
+		return -1;
+	}
+	metrics_set_model(m->m_id, m->m_version);
+	log_info("model loaded id=%s version=%s digest=%.12s", m->m_id,
+	    m->m_version, m->m_digest);
+	if (ingest_init(store, cfg, m, t) == -1)
+		return -1;
+	if (cfg->cf_hospital_base_url[0] != '\0') {
+		if (sender_init(store, cfg) == -1)
+			return -1;
+		ingest_set_outbox_hook(sender_wake);
+	}
+	http_fhir_init(store);
+	log_info("mode=%s", cfg->cf_hospital_base_url[0] != '\0' ?
+	    "delivery" : "embedded");
+	return 0;
+}
+
+static void
+stop_modules(void)
+{
+	sender_fini(SENDER_STOP_MS);
+	ingest_fini();
+	models_fini();
+	store_close(store);
+	store = NULL;
+	free_terms();
 }
 
 /*
@@ -253,7 +401,7 @@ run(const struct options *o)
 	struct auth *a;
 	struct timespec tick;
 	uint64_t wd_usec;
-	int64_t next_wd = 0;
+	int64_t next_wd = 0, next_tick = 0;
 	int ready_fd = -1, sig;
 	bool failed;
 
@@ -274,9 +422,15 @@ run(const struct options *o)
 
 	log_info("starting version=%s config=%s", PACKAGE_VERSION,
 	    cfg->cf_file != NULL ? cfg->cf_file : "(defaults)");
+	if (start_modules() == -1) {
+		auth_free(a);
+		stop_modules();
+		return EXIT_RUNTIME;
+	}
 	http_set_auth(a);
 	if (http_start(cfg) == -1) {
 		http_stop();
+		stop_modules();
 		return EXIT_RUNTIME;
 	}
 	http_set_ready(true);
@@ -303,13 +457,22 @@ run(const struct options *o)
 		}
 		if (sig == SIGHUP)
 			reload(o);
-		if (wd_usec > 0 && util_mono_us() >= next_wd) {
+		if (cfg->cf_hospital_base_url[0] != '\0' &&
+		    util_mono_us() >= next_tick) {
+			sender_tick(cfg);
+			next_tick = util_mono_us() + 1000000;
+		}
+		/* Ping only while the store writer shows signs of life: a
+		 * wedged writer must let systemd restart us. */
+		if (wd_usec > 0 && util_mono_us() >= next_wd &&
+		    util_mono_us() - ingest_heartbeat() < (int64_t)wd_usec) {
 			notify_send("WATCHDOG=1");
 			next_wd = util_mono_us() + (int64_t)wd_usec / 2;
 		}
 	}
 	drain(&set);
 	http_stop();
+	stop_modules();
 	log_info("stopped");
 	return 0;
 }
