@@ -1,0 +1,159 @@
+#!/bin/bash
+# POST and PUT of single resources: 201 + Location + ETag + Last-Modified,
+# the Location is readable, re-sends are idempotent (200, no new version),
+# changed content makes a new version (vread keeps the old one), Prefer is
+# honoured, If-None-Exist matches 0/1/several, and a RiskAssessment appears.
+. "$(dirname "$0")/lib.sh"
+
+D="$top_srcdir/tests/data/ingest"
+cfy_start
+
+post_json /fhir/Patient "$D/patient.json"
+expect_status 201
+post_json /fhir/Condition "$D/condition-esrd.json"
+expect_status 201
+
+post_json /fhir/Observation "$D/obs-calcium.json"
+expect_status 201
+expect_header Location "/fhir/Observation/ca-1/_history/1"
+expect_header ETag 'W/"1"'
+expect_header Last-Modified 'GMT'
+expect_jq .resourceType Observation
+expect_jq .id ca-1
+expect_jq .meta.versionId 1
+expect_jq .valueQuantity.value 10.8
+loc=$(grep -i '^Location:' "$HEADERS" | tr -d '\r' | sed 's/^[^:]*: //')
+
+# The Location of a create is readable.
+req GET "${loc#$BASE}"
+expect_status 200
+expect_jq .id ca-1
+req GET /fhir/Observation/ca-1
+expect_status 200
+expect_header ETag 'W/"1"'
+
+# The same Observation again: stored once.
+post_json /fhir/Observation "$D/obs-calcium.json"
+expect_status 200
+expect_jq .meta.versionId 1
+
+# Amended: a new version; the old one stays readable.
+jq '.status = "amended" | .valueQuantity.value = 9.1' "$D/obs-calcium.json" \
+	>"$T/amended.json"
+post_json /fhir/Observation "$T/amended.json"
+expect_status 200
+expect_header Location "/_history/2"
+expect_jq .meta.versionId 2
+expect_jq .status amended
+req GET /fhir/Observation/ca-1/_history/1
+expect_status 200
+expect_jq .valueQuantity.value 10.8
+req GET /fhir/Observation/ca-1/_history/2
+expect_jq .valueQuantity.value 9.1
+req GET /fhir/Observation/ca-1/_history/3
+expect_outcome 404 not-found
+req GET /fhir/Observation/nosuch
+expect_outcome 404 not-found
+
+# No id, no identifier: a retry still maps to the same resource.
+post_json /fhir/Observation "$D/obs-phosphate-noid.json"
+expect_status 201
+first=$(jq -r .id "$BODY")
+post_json /fhir/Observation "$D/obs-phosphate-noid.json"
+expect_status 200
+expect_jq .id "$first"
+
+# Prefer.
+jq '.id = "ca-2" | .identifier[0].value = "LAB-0002"' "$D/obs-calcium.json" \
+	>"$T/ca2.json"
+post_json /fhir/Observation "$T/ca2.json" -H 'Prefer: return=minimal'
+expect_status 201
+[ ! -s "$BODY" ] || fail "return=minimal must send no body"
+post_json /fhir/Observation "$T/ca2.json" -H 'Prefer: return=OperationOutcome'
+expect_status 200
+expect_jq .resourceType OperationOutcome
+expect_jq '.issue[0].severity' information
+
+# If-None-Exist: 0 matches creates, 1 returns it (200), several -> 412.
+jq 'del(.id) | .identifier[0].value = "LAB-INE"' "$D/obs-calcium.json" \
+	>"$T/ine.json"
+post_json /fhir/Observation "$T/ine.json" \
+	-H 'If-None-Exist: identifier=urn:oid:1.2.3.4.lab|LAB-INE'
+expect_status 201
+jq '.valueQuantity.value = 8.9' "$T/ine.json" >"$T/ine2.json"
+post_json /fhir/Observation "$T/ine2.json" \
+	-H 'If-None-Exist: identifier=urn:oid:1.2.3.4.lab|LAB-INE'
+expect_status 200
+expect_jq .valueQuantity.value 10.8
+for n in a b; do
+	jq ".id = \"dup-$n\" | .identifier[0].value = \"LAB-DUP\"" \
+		"$D/obs-calcium.json" >"$T/dup-$n.json"
+	post_json /fhir/Observation "$T/dup-$n.json"
+	expect_status 201
+done
+post_json /fhir/Observation "$T/ine.json" \
+	-H 'If-None-Exist: identifier=urn:oid:1.2.3.4.lab|LAB-DUP'
+expect_outcome 412 duplicate
+post_json /fhir/Observation "$T/ine.json" -H 'If-None-Exist: code=17861-6'
+expect_outcome 400
+
+# PUT: create with that id, update, id mismatch.
+jq 'del(.id) | .identifier[0].value = "LAB-PUT"' "$D/obs-calcium.json" \
+	>"$T/put.json"
+req PUT /fhir/Observation/put-1 -H 'Content-Type: application/fhir+json' \
+	--data-binary "@$T/put.json"
+expect_status 201
+expect_jq .id put-1
+jq '.valueQuantity.value = 9.9' "$T/put.json" >"$T/put2.json"
+req PUT /fhir/Observation/put-1 -H 'Content-Type: application/fhir+json' \
+	--data-binary "@$T/put2.json"
+expect_status 200
+expect_jq .meta.versionId 2
+req PUT /fhir/Observation/other -H 'Content-Type: application/fhir+json' \
+	--data-binary "@$D/obs-calcium.json"
+expect_outcome 400
+
+# Moving an id to another patient is refused (422) and harms nothing.
+jq '.subject.reference = "Patient/someone-else"' "$D/obs-calcium.json" \
+	>"$T/moved.json"
+post_json /fhir/Observation "$T/moved.json"
+expect_outcome 422 business-rule
+req GET /fhir/Observation/ca-1
+expect_jq .meta.versionId 2
+
+# The patient has an assessment, served as a searchset, newest first.
+req GET '/fhir/RiskAssessment?subject=Patient/it-p1'
+expect_status 200
+expect_jq .resourceType Bundle
+expect_jq .type searchset
+expect_jq '.total > 0' true
+expect_jq '.entry[0].resource.resourceType' RiskAssessment
+expect_jq '.entry[0].resource.subject.reference' Patient/it-p1
+expect_jq '.entry[0].resource.prediction | length' 2
+id=$(jq -r '.entry[0].resource.id' "$BODY")
+req GET "/fhir/RiskAssessment/$id"
+expect_status 200
+expect_jq .id "$id"
+req GET '/fhir/RiskAssessment?subject=Patient/it-p1&_count=1'
+expect_jq '.entry | length' 1
+req GET '/fhir/RiskAssessment?subject=Patient/nobody'
+expect_status 200
+expect_jq .total 0
+req GET '/fhir/RiskAssessment?foo=bar'
+expect_outcome 400
+
+# Metrics count what happened.
+[ "$(metric 'calcifyd_ingest_resources_total{result="created"}')" -ge 5 ] ||
+	fail "created counter"
+[ "$(metric 'calcifyd_ingest_resources_total{result="unchanged"}')" -ge 2 ] ||
+	fail "unchanged counter"
+cfy_stop
+
+# Everything survives a restart.
+cfy_start
+req GET /fhir/Observation/ca-1
+expect_status 200
+expect_jq .meta.versionId 2
+req GET "/fhir/RiskAssessment/$id"
+expect_status 200
+cfy_stop

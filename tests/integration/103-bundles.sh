@@ -1,0 +1,142 @@
+#!/bin/bash
+# Bundles: a batch with good and bad entries stores exactly the good ones
+# (batch-response with per-entry status, location, outcome); a failing
+# transaction stores nothing; a good transaction resolves urn:uuid
+# references; collection bundles (Synthea) go in entry by entry; other
+# resource types are accepted and reported as ignored; one assessment per
+# patient per request, however many entries.
+. "$(dirname "$0")/lib.sh"
+
+D="$top_srcdir/tests/data/ingest"
+cfy_start
+
+count() { sqlite3 "$T/calcifyd.db" "$1"; }
+entry() { jq -c --arg m "$1" --arg u "$2" '{resource: ., request: {method: $m, url: $u}}'; }
+
+# --- batch: good, bad (422 bounds), good, bad (400 structure), ignored.
+good1=$(jq '.id = "b-1" | .identifier[0].value = "B-1"' "$D/obs-calcium.json" | entry POST Observation)
+bad1=$(jq '.id = "b-2" | .valueQuantity.value = 80' "$D/obs-calcium.json" | entry POST Observation)
+good2=$(jq '.id = "b-3" | .identifier[0].value = "B-3" | .effectiveDateTime = "2026-11-21T08:00:00Z"' "$D/obs-calcium.json" | entry POST Observation)
+bad2=$(jq '.id = "b-4" | .foo = 1' "$D/obs-calcium.json" | entry POST Observation)
+enc=$(echo '{"resourceType":"Encounter","id":"e1","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"}}' | entry POST Encounter)
+pat=$(entry PUT Patient/it-p1 <"$D/patient.json")
+jq -n --argjson a "$pat" --argjson b "$good1" --argjson c "$bad1" \
+	--argjson d "$good2" --argjson e "$bad2" --argjson f "$enc" \
+	'{resourceType: "Bundle", type: "batch", entry: [$a, $b, $c, $d, $e, $f]}' \
+	>"$T/batch.json"
+post_json /fhir "$T/batch.json"
+expect_status 200
+expect_jq .type batch-response
+expect_jq '.entry | length' 6
+expect_jq '.entry[0].response.status' '201 Created'
+expect_jq '.entry[1].response.status' '201 Created'
+expect_jq '.entry[1].response.location' 'Observation/b-1/_history/1'
+expect_jq '.entry[1].response.etag' 'W/"1"'
+expect_jq '.entry[2].response.status' '422 Unprocessable Entity'
+expect_jq '.entry[2].response.outcome.issue[0].expression[0]' \
+	'Bundle.entry[2].resource.valueQuantity.value'
+expect_jq '.entry[3].response.status' '201 Created'
+expect_jq '.entry[4].response.status' '400 Bad Request'
+expect_jq '.entry[4].response.outcome.issue[0].expression[0]' \
+	'Bundle.entry[4].resource.foo'
+expect_jq '.entry[5].response.status' '200 OK'
+expect_jq '.entry[5].response.outcome.issue[0].severity' information
+[ "$(count "SELECT count(*) FROM resources WHERE id IN ('b-1','b-3')")" = 2 ] ||
+	fail "good entries not stored"
+[ "$(count "SELECT count(*) FROM resources WHERE id IN ('b-2','b-4','e1')")" = 0 ] ||
+	fail "bad or ignored entries stored"
+# Two observations for one patient in one request: one engine run, at most
+# one assessment from this request.
+[ "$(count 'SELECT count(*) FROM assessments')" -le 1 ] ||
+	fail "more than one assessment for one patient in one request"
+
+# Re-sending the batch changes nothing.
+a_before=$(count 'SELECT count(*) FROM assessments')
+post_json /fhir "$T/batch.json"
+expect_jq '.entry[1].response.status' '200 OK'
+[ "$(count 'SELECT count(*) FROM assessments')" = "$a_before" ] ||
+	fail "a replayed batch made a new assessment"
+
+# --- transaction that fails: nothing stored.
+t_ok=$(jq '.id = "t-ok" | .identifier[0].value = "T-OK"' "$D/obs-calcium.json" | entry POST Observation)
+t_bad=$(jq '.id = "t-bad" | .valueQuantity.value = 80' "$D/obs-calcium.json" | entry POST Observation)
+jq -n --argjson a "$t_ok" --argjson b "$t_bad" \
+	'{resourceType: "Bundle", type: "transaction", entry: [$a, $b]}' \
+	>"$T/tx-bad.json"
+post_json /fhir "$T/tx-bad.json"
+expect_outcome 422 business-rule
+expect_jq '.issue[0].expression[0]' 'Bundle.entry[1].resource.valueQuantity.value'
+[ "$(count "SELECT count(*) FROM resources WHERE id LIKE 't-%'")" = 0 ] ||
+	fail "failed transaction stored something"
+
+# A transaction failing in the store (If-None-Exist with several matches)
+# rolls back its other entries too.
+for n in x y; do
+	jq ".id = \"tdup-$n\" | .identifier[0].value = \"T-DUP\"" \
+		"$D/obs-calcium.json" >"$T/tdup-$n.json"
+	post_json /fhir/Observation "$T/tdup-$n.json"
+	expect_status 201
+done
+t_ine=$(jq 'del(.id) | .identifier[0].value = "T-NEW"' "$D/obs-calcium.json" |
+	jq -c '{resource: ., request: {method: "POST", url: "Observation", ifNoneExist: "identifier=urn:oid:1.2.3.4.lab|T-DUP"}}')
+jq -n --argjson a "$t_ok" --argjson b "$t_ine" \
+	'{resourceType: "Bundle", type: "transaction", entry: [$a, $b]}' \
+	>"$T/tx-412.json"
+post_json /fhir "$T/tx-412.json"
+expect_outcome 412 duplicate
+[ "$(count "SELECT count(*) FROM resources WHERE id = 't-ok'")" = 0 ] ||
+	fail "transaction partly stored after a store-level failure"
+
+# --- transaction with urn:uuid references (how Synthea sends bundles).
+cat >"$T/tx-uuid.json" <<'EOF'
+{"resourceType": "Bundle", "type": "transaction", "entry": [
+ {"fullUrl": "urn:uuid:6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a01",
+  "resource": {"resourceType": "Patient", "id": "6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a01",
+   "identifier": [{"system": "https://github.com/synthetichealth/synthea", "value": "6f1c1a2e"}],
+   "gender": "male", "birthDate": "1950-01-01"},
+  "request": {"method": "POST", "url": "Patient"}},
+ {"fullUrl": "urn:uuid:6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a02",
+  "resource": {"resourceType": "Observation", "status": "final",
+   "code": {"coding": [{"system": "http://loinc.org", "code": "49765-1", "display": "Calcium [Mass/volume] in Blood"}]},
+   "subject": {"reference": "urn:uuid:6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a01"},
+   "effectiveDateTime": "2026-10-01T10:00:00+02:00",
+   "valueQuantity": {"value": 2.6, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"}},
+  "request": {"method": "POST", "url": "Observation"}},
+ {"fullUrl": "urn:uuid:6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a03",
+  "resource": {"resourceType": "Encounter", "status": "finished",
+   "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+   "subject": {"reference": "urn:uuid:6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a01"}},
+  "request": {"method": "POST", "url": "Encounter"}}
+]}
+EOF
+post_json /fhir "$T/tx-uuid.json"
+expect_status 200
+expect_jq .type transaction-response
+expect_jq '.entry[0].response.status' '201 Created'
+expect_jq '.entry[1].response.status' '201 Created'
+expect_jq '.entry[2].response.status' '200 OK'
+# The observation belongs to the patient the urn named.
+pid_pat=$(count "SELECT pid FROM resources WHERE type = 2 AND id = '6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a01'")
+pid_obs=$(count "SELECT pid FROM resources WHERE type = 1 AND body LIKE '%49765-1%'")
+[ -n "$pid_pat" ] && [ "$pid_pat" = "$pid_obs" ] ||
+	fail "urn:uuid subject not resolved to the Bundle's Patient"
+req GET '/fhir/RiskAssessment?subject=Patient/6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a01'
+expect_jq '.entry[0].resource.subject.reference' \
+	'Patient/6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a01'
+
+# --- collection: no request elements, entry by entry.
+jq '.type = "collection" | .entry |= map(del(.request))' "$T/tx-uuid.json" \
+	>"$T/collection.json"
+post_json /fhir "$T/collection.json"
+expect_status 200
+expect_jq .type batch-response
+expect_jq '.entry[1].response.status' '200 OK'
+
+# The same patient by identifier is the same internal patient.
+jq '.id = "by-ident" | .identifier[0].value = "BY-IDENT" | .subject = {identifier: {system: "https://github.com/synthetichealth/synthea", value: "6f1c1a2e"}}' \
+	"$D/obs-calcium.json" >"$T/by-ident.json"
+post_json /fhir/Observation "$T/by-ident.json"
+expect_status 201
+[ "$(count "SELECT pid FROM resources WHERE id = 'by-ident'")" = "$pid_pat" ] ||
+	fail "subject.identifier did not resolve to the known patient"
+cfy_stop

@@ -1,0 +1,81 @@
+#!/bin/bash
+# Facts use the latest value by effective time, not arrival order; an
+# amended result replaces the value; entered-in-error withdraws it and the
+# previous result counts again; each change re-runs the engine; an
+# observation that changes no model input makes no new assessment.
+. "$(dirname "$0")/lib.sh"
+
+D="$top_srcdir/tests/data/ingest"
+cfy_start
+
+fact() {
+	sqlite3 "$T/calcifyd.db" "SELECT value FROM facts f JOIN patient_keys k
+	    ON k.pid = f.pid WHERE k.key = 'ref:Patient/it-p1' AND f.input = $1"
+}
+assessments() { sqlite3 "$T/calcifyd.db" 'SELECT count(*) FROM assessments'; }
+CALCIUM=0   # enum input order, src/inputs.h
+
+post_json /fhir/Patient "$D/patient.json"
+post_json /fhir/Condition "$D/condition-esrd.json"
+
+# Newer result first, older one second: the newer one stays.
+jq '.id = "ca-new" | del(.identifier) | .effectiveDateTime = "2026-11-20T08:00:00Z" | .valueQuantity.value = 11.2' \
+	"$D/obs-calcium.json" >"$T/new.json"
+jq '.id = "ca-old" | del(.identifier) | .effectiveDateTime = "2026-10-01T08:00:00Z" | .valueQuantity.value = 8.8' \
+	"$D/obs-calcium.json" >"$T/old.json"
+post_json /fhir/Observation "$T/new.json"
+expect_status 201
+n1=$(assessments)
+post_json /fhir/Observation "$T/old.json"
+expect_status 201
+[ "$(fact $CALCIUM)" = 11.2 ] || fail "out-of-order arrival replaced the latest value"
+[ "$(assessments)" = "$n1" ] || fail "an older result made a new assessment"
+
+# SI units are converted (2.5 mmol/L = 10.02 mg/dL).
+jq '.id = "ca-si" | .effectiveDateTime = "2026-11-22T08:00:00Z" | .code.coding[0].code = "2000-8" | .valueQuantity = {value: 2.5, unit: "mmol/L", system: "http://unitsofmeasure.org", code: "mmol/L"}' \
+	"$T/new.json" >"$T/si.json"
+post_json /fhir/Observation "$T/si.json"
+expect_status 201
+[ "$(fact $CALCIUM)" = 10.02 ] || fail "SI calcium not converted: $(fact $CALCIUM)"
+
+# Amended: the value changes.
+jq '.status = "amended" | .valueQuantity.value = 2.3' "$T/si.json" >"$T/si-am.json"
+post_json /fhir/Observation "$T/si-am.json"
+expect_status 200
+awk -v v="$(fact $CALCIUM)" 'BEGIN { exit !(v > 9.21 && v < 9.22) }' ||
+	fail "amended value not used: $(fact $CALCIUM)"
+
+# Entered in error: withdrawn; the next latest (ca-new, 11.2) counts again.
+n2=$(assessments)
+jq '.status = "entered-in-error"' "$T/si-am.json" >"$T/si-eie.json"
+post_json /fhir/Observation "$T/si-eie.json"
+expect_status 200
+[ "$(fact $CALCIUM)" = 11.2 ] || fail "entered-in-error not withdrawn"
+[ "$(assessments)" -gt "$n2" ] || fail "retraction did not re-run the engine"
+req GET /fhir/Observation/ca-si
+expect_jq .status entered-in-error
+
+# An unknown unit: stored, not used, counted.
+jq '.id = "ca-unit" | .effectiveDateTime = "2026-11-23T08:00:00Z" | .valueQuantity = {value: 5, unit: "furlongs", code: "furlongs"}' \
+	"$T/new.json" >"$T/unit.json"
+post_json /fhir/Observation "$T/unit.json"
+expect_status 201
+[ "$(fact $CALCIUM)" = 11.2 ] || fail "a value in an unknown unit was used"
+[ "$(metric 'calcifyd_observations_unused_total{reason="unknown_unit"}')" -ge 1 ] ||
+	fail "unknown unit not counted"
+
+# A code the model does not use: stored, no new assessment.
+n3=$(assessments)
+jq '.id = "hr" | .code.coding[0] = {system: "http://loinc.org", code: "8867-4"} | .valueQuantity = {value: 72, unit: "/min", system: "http://unitsofmeasure.org", code: "/min"}' \
+	"$T/new.json" >"$T/hr.json"
+post_json /fhir/Observation "$T/hr.json"
+expect_status 201
+[ "$(assessments)" = "$n3" ] || fail "an unused observation made an assessment"
+
+# Preliminary results are stored but not used.
+jq '.id = "ca-prelim" | .status = "preliminary" | .effectiveDateTime = "2026-11-24T08:00:00Z" | .valueQuantity.value = 9.0' \
+	"$T/new.json" >"$T/prelim.json"
+post_json /fhir/Observation "$T/prelim.json"
+expect_status 201
+[ "$(fact $CALCIUM)" = 11.2 ] || fail "a preliminary result was used"
+cfy_stop
