@@ -1,0 +1,455 @@
+/*
+ * test_store.c - the SQLite store: facts folding (latest by effective time,
+ * amendments, retraction, aggregates), versions and history, patient keys
+ * and merges, assessments and the outbox state machine, schema versions.
+ */
+#include "autoconfig.h"
+
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "fhir.h"
+#include "store.h"
+
+static char dir[] = "/tmp/calcify-test-store-XXXXXX";
+static char dbpath[256];
+
+struct t {
+	struct config	*cfg;
+	struct store	*s;
+	int64_t		 now;
+};
+
+static struct store *
+open_store(struct t *t)
+{
+	const char *ov[2];
+	char opt[300];
+
+	snprintf(opt, sizeof(opt), "store.path=%s", dbpath);
+	ov[0] = opt;
+	ov[1] = "log.level=error";
+	t->cfg = config_load(NULL, false, ov, 2, stderr);
+	assert_non_null(t->cfg);
+	return store_open(t->cfg, false, stderr);
+}
+
+static int
+setup(void **state)
+{
+	struct t *t = calloc(1, sizeof(*t));
+	static int n;
+
+	snprintf(dbpath, sizeof(dbpath), "%s/db%d/calcifyd.db", dir, n++);
+	t->s = open_store(t);
+	t->now = 1795161600000LL;
+	*state = t;
+	return t->s != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	struct t *t = *state;
+
+	store_close(t->s);
+	config_free(t->cfg);
+	free(t);
+	return 0;
+}
+
+/* A fake extracted item: one fact of one input. */
+static void
+item(struct fhir_item *it, enum fhir_rtype type, const char *id,
+    const char *key, enum input in, double v, int64_t eff, bool usable)
+{
+	char body[128];
+
+	memset(it, 0, sizeof(*it));
+	it->fi_type = type;
+	it->fi_id = strdup(id);
+	it->fi_client_id = true;
+	snprintf(body, sizeof(body), "{\"v\":%g,\"e\":%lld,\"u\":%d}", v,
+	    (long long)eff, usable);
+	it->fi_body = strdup(body);
+	it->fi_bodylen = strlen(body);
+	sha256(body, strlen(body), it->fi_hash);
+	it->fi_keys[0] = strdup(key);
+	it->fi_nkeys = 1;
+	it->fi_subject = strdup("{\"reference\":\"Patient/x\"}");
+	it->fi_ref = strdup("{\"reference\":\"Observation/x\"}");
+	it->fi_facts[0].ff_input = in;
+	it->fi_facts[0].ff_value = v;
+	it->fi_facts[0].ff_eff = eff;
+	it->fi_facts[0].ff_usable = usable;
+	it->fi_nfacts = 1;
+}
+
+/* Put an item in its own transaction; returns the patient id. */
+static int64_t
+put(struct t *t, struct fhir_item *it)
+{
+	struct store_resinfo old, cur;
+	const struct store_ops *o = t->s->s_ops;
+	int64_t pid;
+	bool merged;
+	int rc;
+
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_patient(t->s, it->fi_keys, it->fi_nkeys,
+	    it->fi_subject, t->now, &pid, &merged), STORE_OK);
+	rc = o->w_get_resource(t->s, it->fi_type, it->fi_id, &old);
+	assert_true(rc >= 0);
+	assert_int_equal(o->w_put_resource(t->s, it, pid,
+	    rc == STORE_OK ? &old : NULL, t->now++, &cur), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	fhir_item_free(it);
+	return pid;
+}
+
+static struct fact
+fact_of(struct t *t, int64_t pid, enum input in)
+{
+	struct facts f;
+
+	assert_int_equal(t->s->s_ops->w_load_facts(t->s, pid, &f), STORE_OK);
+	return f.fa_f[in];
+}
+
+static void
+test_store_latest_by_effective_time_not_arrival(void **state)
+{
+	struct t *t = *state;
+	struct fhir_item it;
+	int64_t pid;
+
+	item(&it, FHIR_OBSERVATION, "new", "ref:Patient/a", INPUT_CALCIUM,
+	    11.0, 2000, true);
+	pid = put(t, &it);
+	item(&it, FHIR_OBSERVATION, "old", "ref:Patient/a", INPUT_CALCIUM,
+	    8.5, 1000, true);
+	assert_int_equal(put(t, &it), pid);
+	assert_true(fact_of(t, pid, INPUT_CALCIUM).f_value == 11.0);
+	/* Equal time: the later arrival wins (an amendment keeps its time). */
+	item(&it, FHIR_OBSERVATION, "same", "ref:Patient/a", INPUT_CALCIUM,
+	    9.9, 2000, true);
+	put(t, &it);
+	assert_true(fact_of(t, pid, INPUT_CALCIUM).f_value == 9.9);
+}
+
+static void
+test_store_retraction_falls_back_to_previous_value(void **state)
+{
+	struct t *t = *state;
+	struct fhir_item it;
+	int64_t pid;
+
+	item(&it, FHIR_OBSERVATION, "o1", "ref:Patient/b", INPUT_PHOSPHATE,
+	    5.0, 1000, true);
+	pid = put(t, &it);
+	item(&it, FHIR_OBSERVATION, "o2", "ref:Patient/b", INPUT_PHOSPHATE,
+	    7.5, 2000, true);
+	put(t, &it);
+	assert_true(fact_of(t, pid, INPUT_PHOSPHATE).f_value == 7.5);
+	/* o2 entered-in-error: a new version without facts. */
+	item(&it, FHIR_OBSERVATION, "o2", "ref:Patient/b", INPUT_PHOSPHATE,
+	    7.5, 2000, true);
+	it.fi_retract = true;
+	it.fi_nfacts = 0;
+	free(it.fi_body);
+	it.fi_body = strdup("{\"retracted\":true}");
+	it.fi_bodylen = strlen(it.fi_body);
+	sha256(it.fi_body, it.fi_bodylen, it.fi_hash);
+	put(t, &it);
+	assert_true(fact_of(t, pid, INPUT_PHOSPHATE).f_value == 5.0);
+	/* And o1 retracted too: no phosphate at all. */
+	item(&it, FHIR_OBSERVATION, "o1", "ref:Patient/b", INPUT_PHOSPHATE, 5,
+	    1000, true);
+	it.fi_retract = true;
+	it.fi_nfacts = 0;
+	free(it.fi_body);
+	it.fi_body = strdup("{\"r\":1}");
+	it.fi_bodylen = 7;
+	sha256(it.fi_body, it.fi_bodylen, it.fi_hash);
+	put(t, &it);
+	assert_false(fact_of(t, pid, INPUT_PHOSPHATE).f_present);
+}
+
+static void
+test_store_amendment_replaces_value_and_keeps_history(void **state)
+{
+	struct t *t = *state;
+	struct fhir_item it;
+	struct store_resinfo ri;
+	struct buf b;
+	int64_t pid;
+
+	item(&it, FHIR_OBSERVATION, "am", "ref:Patient/c", INPUT_ALBUMIN, 3.9,
+	    1000, true);
+	pid = put(t, &it);
+	item(&it, FHIR_OBSERVATION, "am", "ref:Patient/c", INPUT_ALBUMIN, 2.9,
+	    1000, true);
+	put(t, &it);
+	assert_true(fact_of(t, pid, INPUT_ALBUMIN).f_value == 2.9);
+	buf_init(&b);
+	assert_int_equal(t->s->s_ops->r_read_resource(t->s, FHIR_OBSERVATION,
+	    "am", 0, &b, &ri), STORE_OK);
+	assert_int_equal(ri.ri_version, 2);
+	assert_non_null(strstr(b.b_data, "\"versionId\":\"2\""));
+	buf_reset(&b);
+	assert_int_equal(t->s->s_ops->r_read_resource(t->s, FHIR_OBSERVATION,
+	    "am", 1, &b, &ri), STORE_OK);
+	assert_non_null(strstr(b.b_data, "\"v\":3.9"));
+	buf_reset(&b);
+	assert_int_equal(t->s->s_ops->r_read_resource(t->s, FHIR_OBSERVATION,
+	    "am", 3, &b, &ri), STORE_NONE);
+	buf_free(&b);
+}
+
+static void
+test_store_unusable_result_is_not_folded_but_marked_skipped(void **state)
+{
+	struct t *t = *state;
+	struct fhir_item it;
+	struct facts f;
+	int64_t pid;
+
+	item(&it, FHIR_OBSERVATION, "u1", "ref:Patient/d", INPUT_PTH, 400, 1000,
+	    true);
+	pid = put(t, &it);
+	item(&it, FHIR_OBSERVATION, "u2", "ref:Patient/d", INPUT_PTH, 0, 2000,
+	    false);
+	put(t, &it);
+	assert_int_equal(t->s->s_ops->w_load_facts(t->s, pid, &f), STORE_OK);
+	assert_true(f.fa_f[INPUT_PTH].f_value == 400);
+	assert_true(f.fa_f[INPUT_PTH].f_flags & FACT_SKIPPED_NEWER);
+	assert_non_null(facts_skipped_ref(&f, INPUT_PTH));
+}
+
+static void
+test_store_mean3_and_any_and_sum_fold(void **state)
+{
+	struct t *t = *state;
+	struct fhir_item it;
+	int64_t pid;
+	struct fact x;
+	char id[16];
+	int i;
+	static const double sbp[] = { 120, 150, 160, 170 };
+
+	for (i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "bp%d", i);
+		item(&it, FHIR_OBSERVATION, id, "ref:Patient/e", INPUT_SYSTOLIC,
+		    sbp[i], 1000 + i, true);
+		pid = put(t, &it);
+	}
+	/* Mean of the three latest: 150, 160, 170. */
+	assert_true(fact_of(t, pid, INPUT_SYSTOLIC).f_value == 160);
+
+	item(&it, FHIR_CONDITION, "d2", "ref:Patient/e", INPUT_DIABETES, 1,
+	    5000, true);
+	put(t, &it);
+	item(&it, FHIR_CONDITION, "d1", "ref:Patient/e", INPUT_DIABETES, 1,
+	    3000, true);
+	put(t, &it);
+	x = fact_of(t, pid, INPUT_DIABETES);
+	assert_true(x.f_present);
+	assert_int_equal(x.f_eff, 3000);	/* earliest onset */
+
+	item(&it, FHIR_MEDSTATEMENT, "m1", "ref:Patient/e", INPUT_CA_BINDER,
+	    600, 1000, true);
+	put(t, &it);
+	item(&it, FHIR_MEDSTATEMENT, "m2", "ref:Patient/e", INPUT_CA_BINDER,
+	    1000, 1000, true);
+	put(t, &it);
+	assert_true(fact_of(t, pid, INPUT_CA_BINDER).f_value == 1600);
+}
+
+static void
+test_store_patient_keys_link_and_merge(void **state)
+{
+	struct t *t = *state;
+	const struct store_ops *o = t->s->s_ops;
+	struct fhir_item it;
+	int64_t p1, p2, pid;
+	bool merged;
+	char k1[] = "ref:Patient/m", k2[] = "ident:urn:mrn|42";
+	char *keys[2] = { k1, k2 };
+
+	item(&it, FHIR_OBSERVATION, "k1", "ref:Patient/m", INPUT_CALCIUM, 9,
+	    1000, true);
+	p1 = put(t, &it);
+	item(&it, FHIR_OBSERVATION, "k2", "ident:urn:mrn|42", INPUT_PHOSPHATE,
+	    6, 1000, true);
+	p2 = put(t, &it);
+	assert_true(p1 != p2);
+	/* A Patient resource names both spellings: one patient from now on. */
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_patient(t->s, keys, 2,
+	    "{\"reference\":\"Patient/m\"}", t->now, &pid, &merged), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	assert_true(merged);
+	assert_int_equal(pid, p1 < p2 ? p1 : p2);
+	assert_true(fact_of(t, pid, INPUT_CALCIUM).f_present);
+	assert_true(fact_of(t, pid, INPUT_PHOSPHATE).f_present);
+	assert_int_equal(o->r_patient_by_key(t->s, "ident:urn:mrn|42", &p2),
+	    STORE_OK);
+	assert_int_equal(p2, pid);
+}
+
+static void
+test_store_assessment_identifier_is_unique_and_outbox_supersedes(void **state)
+{
+	struct t *t = *state;
+	const struct store_ops *o = t->s->s_ops;
+	struct store_assess_summary sum = { true, { 1.0, 2.0 }, { 1, 1 } };
+	struct store_outbox_row rows[8];
+	struct store_outbox_result res;
+	uint8_t sig[32] = { 1 };
+	int64_t a1, a2, a3, pend, oldest, dead;
+	int sup, n;
+
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_add_assessment(t->s, 7, "aa", "dig", "snap",
+	    1000, t->now, &sum, sig, true, &a1, &sup), STORE_OK);
+	assert_int_equal(sup, 0);
+	assert_int_equal(o->w_add_assessment(t->s, 7, "bb", "dig", "snap2",
+	    2000, t->now, &sum, sig, true, &a2, &sup), STORE_OK);
+	assert_int_equal(sup, 1);	/* the older pending one */
+	/* The same identifier again is the same assessment. */
+	assert_int_equal(o->w_add_assessment(t->s, 7, "aa", "dig", "snap",
+	    1000, t->now, &sum, sig, true, &a3, &sup), STORE_OK);
+	assert_int_equal(a3, a1);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	assert_int_equal(o->r_outbox_due(t->s, t->now, 8, rows, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].ob_aid, a1);
+
+	/* A retry moves next_at; a superseded row is not revived by it. */
+	memset(&res, 0, sizeof(res));
+	res.or_oid = rows[0].ob_oid;
+	res.or_state = STORE_OB_PENDING;
+	res.or_next_at = t->now + 60000;
+	res.or_http_status = 503;
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_outbox_result(t->s, &res, t->now), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	assert_int_equal(o->r_outbox_due(t->s, t->now, 8, rows, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(o->r_outbox_due(t->s, t->now + 60000, 8, rows, &n),
+	    STORE_OK);
+	assert_int_equal(n, 1);
+	res.or_state = STORE_OB_DEAD;
+	res.or_outcome = "{\"resourceType\":\"OperationOutcome\"}";
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_outbox_result(t->s, &res, t->now), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	assert_int_equal(o->r_outbox_stats(t->s, &pend, &oldest, &dead),
+	    STORE_OK);
+	assert_int_equal(pend, 0);
+	assert_int_equal(dead, 1);
+}
+
+static void
+test_store_file_is_private_and_newer_schema_refused(void **state)
+{
+	struct t *t = *state;
+	struct stat st;
+	sqlite3 *db;
+	struct store *again;
+	char err[512] = "";
+	FILE *ef;
+
+	assert_int_equal(stat(dbpath, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	store_close(t->s);
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ef = fmemopen(err, sizeof(err), "w");
+	again = store_open(t->cfg, false, ef);
+	fclose(ef);
+	assert_null(again);
+	assert_non_null(strstr(err, "newer than this calcifyd understands"));
+	/* Restore for teardown. */
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+	sqlite3_close(db);
+	t->s = store_open(t->cfg, false, stderr);
+	assert_non_null(t->s);
+}
+
+static void
+test_store_failed_savepoint_harms_nothing(void **state)
+{
+	struct t *t = *state;
+	const struct store_ops *o = t->s->s_ops;
+	struct fhir_item it;
+	struct store_resinfo cur;
+	int64_t pid;
+	bool merged;
+
+	item(&it, FHIR_OBSERVATION, "keep", "ref:Patient/f", INPUT_CALCIUM, 9,
+	    1000, true);
+	pid = put(t, &it);
+	item(&it, FHIR_OBSERVATION, "drop", "ref:Patient/f", INPUT_CALCIUM, 12,
+	    2000, true);
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_savepoint(t->s, 1), STORE_OK);
+	assert_int_equal(o->w_patient(t->s, it.fi_keys, 1, it.fi_subject,
+	    t->now, &pid, &merged), STORE_OK);
+	assert_int_equal(o->w_put_resource(t->s, &it, pid, NULL, t->now,
+	    &cur), STORE_OK);
+	o->w_rollback_to(t->s, 1);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	fhir_item_free(&it);
+	assert_true(fact_of(t, pid, INPUT_CALCIUM).f_value == 9);
+	assert_int_equal(o->w_get_resource(t->s, FHIR_OBSERVATION, "drop",
+	    &cur), STORE_NONE);
+}
+
+static int
+group_setup(void **state)
+{
+	return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_store_latest_by_effective_time_not_arrival),
+		T(test_store_retraction_falls_back_to_previous_value),
+		T(test_store_amendment_replaces_value_and_keeps_history),
+		T(test_store_unusable_result_is_not_folded_but_marked_skipped),
+		T(test_store_mean3_and_any_and_sum_fold),
+		T(test_store_patient_keys_link_and_merge),
+		T(test_store_assessment_identifier_is_unique_and_outbox_supersedes),
+		T(test_store_file_is_private_and_newer_schema_refused),
+		T(test_store_failed_savepoint_harms_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
