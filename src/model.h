@@ -22,6 +22,8 @@
 
 #define MODEL_OUTCOMES		2	/* cutaneous, vascular (CLINICAL.md) */
 #define MODEL_BANDS		4	/* negligible, low, moderate, high */
+#define MODEL_MAX_TERMS		32	/* per outcome (schema maxItems) */
+#define MODEL_MAX_MITIGATIONS	16	/* (schema maxItems) */
 
 enum model_op {
 	MODEL_OP_GT,
@@ -77,6 +79,7 @@ struct model_coding {
 struct model_outcome {
 	char			*mo_key;	/* "cutaneous", "vascular" */
 	char			*mo_text;	/* outcome.text */
+	char			*mo_note;	/* evidence note or NULL */
 	struct model_coding	*mo_codings;
 	int			 mo_ncodings;
 	double			 mo_intercept;	/* beta0 */
@@ -103,6 +106,7 @@ struct model {
 	char			*m_method_code;
 	char			*m_method_display;
 	char			*m_calibration_note;	/* "uncalibrated ..." */
+	char			*m_correction_note;	/* why Ca is corrected */
 	/* Qualitative cut-points in percent, ascending: p < cut[0] is
 	 * negligible, < cut[1] low, < cut[2] moderate, else high. */
 	double			 m_cuts[MODEL_BANDS - 1];
@@ -128,6 +132,11 @@ struct model *model_load_string(const char *text, size_t len,
 /* Take and release references; the last model_unref frees. */
 struct model *model_ref(struct model *);
 void	model_unref(struct model *);
+/*
+ * The schema the loader enforces (schemas/model.schema.json, embedded at
+ * build time): borrowed, NUL-terminated, len bytes.
+ */
+const char *model_schema_text(size_t *len);
 /* Index of a mitigation by id, -1 when unknown. */
 int	model_mitigation_index(const struct model *, const char *id);
 
