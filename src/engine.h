@@ -28,6 +28,9 @@
 #define ENGINE_MAX_FACTORS	32
 #define ENGINE_MAX_MITIGATIONS	16
 #define ENGINE_SIG_LEN		32
+/* Decimals a reader sees: probabilityDecimal (percent) and relativeRisk. */
+#define ENGINE_PROB_DECIMALS	1
+#define ENGINE_RR_DECIMALS	2
 
 enum engine_band {
 	ENGINE_NEGLIGIBLE,
@@ -49,6 +52,9 @@ struct engine_factor {
 struct engine_outcome {
 	double			 eo_score;	/* beta0 + sum w x */
 	double			 eo_probability;	/* 0..1, uncalibrated */
+	double			 eo_percent;	/* shown: percent, rounded to
+						   ENGINE_PROB_DECIMALS; the
+						   band is taken from it */
 	double			 eo_reference;	/* p with no factor */
 	double			 eo_relative_risk;	/* p / reference */
 	enum engine_band	 eo_band;
