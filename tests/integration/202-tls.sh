@@ -33,8 +33,6 @@ https() { req "$@" --cacert "$P/ca.pem"; }
 
 # --- plain HTTPS ---------------------------------------------------------------
 cfy_write_config
-cat >>"$T/calcifyd.conf" <<CONF
-CONF
 sed -i "s|^\[http\]|[http]\ntls_cert = $P/server.pem\ntls_key = $P/server.key|" \
 	"$T/calcifyd.conf"
 # cfy_start polls /readyz over http; wait for the log line instead.
