@@ -44,7 +44,12 @@
 // fault.  SIGTERM/SIGINT: close everything, exit 0.
 
 import { createServer, request as httpRequest } from 'node:http';
-import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+	errorOutcome,
+	makeLogger,
+	msSince,
+	writePortFile,
+} from './common.mjs';
 
 const MODES = new Set(['503', '503-date', '429', '500', '400', '401',
     'hang', 'close', 'lose', 'down', 'up', 'off']);
@@ -83,24 +88,10 @@ function parseArgs(argv) {
 
 const opt = parseArgs(process.argv.slice(2));
 
-function logLine(obj) {
-	const line = JSON.stringify(obj) + '\n';
-	if (opt.log)
-		appendFileSync(opt.log, line);
-	else
-		process.stdout.write(line);
-}
-
-function writePortFile(file, port) {
-	if (!file)
-		return;
-	writeFileSync(file + '.tmp', `${port}\n`);
-	renameSync(file + '.tmp', file);
-}
+const logLine = makeLogger(opt.log);
 
 function outcome(code, text) {
-	return JSON.stringify({ resourceType: 'OperationOutcome',
-	    issue: [{ severity: 'error', code, details: { text } }] });
+	return JSON.stringify(errorOutcome(code, text));
 }
 
 // --- state ---------------------------------------------------------------
@@ -257,7 +248,7 @@ async function proxy(req, res) {
 	}
 	logLine({ time: new Date().toISOString(), method: req.method,
 	    url: req.url, status,
-	    ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e3) / 1e3,
+	    ms: msSince(t0),
 	    fault: applied });
 }
 

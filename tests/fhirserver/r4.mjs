@@ -52,13 +52,3 @@ export function validate(resource) {
 export function isError(issue) {
 	return issue.severity === 'error' || issue.severity === 'fatal';
 }
-
-export function operationOutcome(issues) {
-	return { resourceType: 'OperationOutcome', issue: issues };
-}
-
-export function errorOutcome(code, text) {
-	return operationOutcome([
-		{ severity: 'error', code, details: { text } },
-	]);
-}

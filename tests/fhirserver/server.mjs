@@ -37,16 +37,16 @@
 // Everything is kept in memory and lost when the process exits.
 
 import { createServer } from 'node:http';
-import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { getStatus, normalizeOperationOutcome } from '@medplum/core';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
 import {
 	errorOutcome,
-	isError,
-	loadR4,
+	makeLogger,
+	msSince,
 	operationOutcome,
-	validate,
-} from './r4.mjs';
+	writePortFile,
+} from './common.mjs';
+import { isError, loadR4, validate } from './r4.mjs';
 
 const MAX_BODY = 32 * 1024 * 1024;
 
@@ -80,13 +80,7 @@ function parseArgs(argv) {
 
 const opt = parseArgs(process.argv.slice(2));
 
-function logLine(obj) {
-	const line = JSON.stringify(obj) + '\n';
-	if (opt.log)
-		appendFileSync(opt.log, line);
-	else
-		process.stdout.write(line);
-}
+const logLine = makeLogger(opt.log);
 
 loadR4();
 const repo = new MemoryRepository();
@@ -221,7 +215,7 @@ const server = createServer(async (req, res) => {
 		method: req.method,
 		url: req.url,
 		status: r.status,
-		ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e3) / 1e3,
+		ms: msSince(t0),
 	};
 	if (r.status >= 400 && r.body?.issue?.[0])
 		line.issue = r.body.issue[0].details?.text ??
@@ -232,10 +226,7 @@ server.keepAliveTimeout = 30000;
 
 server.listen(opt.port, opt.host, () => {
 	const port = server.address().port;
-	if (opt.portFile) {
-		writeFileSync(opt.portFile + '.tmp', `${port}\n`);
-		renameSync(opt.portFile + '.tmp', opt.portFile);
-	}
+	writePortFile(opt.portFile, port);
 	logLine({ time: new Date().toISOString(), event: 'listening',
 	    host: opt.host, port, base: opt.base, pid: process.pid });
 });

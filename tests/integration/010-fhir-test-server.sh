@@ -47,6 +47,12 @@ create() {
 	    -H "If-None-Exist: identifier=$ESYS|$3" "${@:4}"
 }
 
+# get URL: like req GET, against a full URL.
+get() {
+	STATUS=$(curl -sS -o "$BODY" -D "$HEADERS" -w '%{http_code}' "$1") ||
+	    fhir_fail "curl failed: GET $1"
+}
+
 # curl_rc ARGS...: curl's exit status (for faults that give no answer).
 curl_rc() {
 	local rc=0
@@ -83,8 +89,7 @@ expect_status 201
 send PUT "$FHIR_BASE/RiskAssessment/$ID2" "$T/put2.json"
 expect_status 200
 expect_jq .id "$ID2"
-req_get() { STATUS=$(curl -sS -o "$BODY" -w '%{http_code}' "$1"); }
-req_get "$FHIR_BASE/RiskAssessment/$ID1"
+get "$FHIR_BASE/RiskAssessment/$ID1"
 expect_status 200
 expect_jq .identifier[0].value dup
 
@@ -132,7 +137,7 @@ expect_status 200
 
 note "503 with Retry-After as an HTTP-date, twice"
 fhir_fault '{"mode":"503-date","retryAfter":120,"count":2}'
-for i in 1 2; do
+for _ in 1 2; do
 	through "$T/p1.json" p1
 	expect_status 503
 done

@@ -29,13 +29,14 @@
 #                          SIGTERM, wait, expect exit status 0
 #   fhir_logs              print the tails of the server and proxy logs
 
+# shellcheck disable=SC2154 # top_srcdir: set by lib.sh
 FHIR_SRC="$top_srcdir/tests/fhirserver"
 FHIR_NM=${CALCIFYD_NODE_MODULES:-$FHIR_SRC/node_modules}
 FHIR_DIR="$T/fhirserver"
 FHIR_LOG="$T/fhir-server.log"
 PROXY_LOG="$T/fhir-proxy.log"
-FHIR_BASE= FHIR_PORT= FHIR_PID=
-PROXY_BASE= PROXY_PORT= PROXY_CTL= PROXY_PID=
+FHIR_BASE='' FHIR_PORT='' FHIR_PID=''
+PROXY_BASE='' PROXY_PORT='' PROXY_CTL='' PROXY_PID=''
 
 # The node to run Medplum with: $CALCIFYD_NODE, else the pinned one from
 # node_modules (npm installs only the package matching this machine; npm 9
@@ -86,8 +87,8 @@ fhir_fail() {
 
 # fhir_wait_port FILE PID WHAT: wait until FILE holds a port (60 s).
 fhir_wait_port() {
-	local file=$1 pid=$2 what=$3 i
-	for i in $(seq 1 600); do
+	local file=$1 pid=$2 what=$3 _
+	for _ in $(seq 1 600); do
 		if [ -s "$file" ]; then
 			cat "$file"
 			return 0
@@ -173,7 +174,7 @@ fhir_proxy_stop() {
 	[ -n "$PROXY_PID" ] || return 0
 	fhir_term_wait "$PROXY_PID" "fault proxy"
 	rm -f "$T/fhir-proxy.pid"
-	PROXY_PID= PROXY_BASE= PROXY_PORT= PROXY_CTL=
+	PROXY_PID='' PROXY_BASE='' PROXY_PORT='' PROXY_CTL=''
 }
 
 fhir_server_stop() {
@@ -181,5 +182,5 @@ fhir_server_stop() {
 	[ -n "$FHIR_PID" ] || return 0
 	fhir_term_wait "$FHIR_PID" "FHIR server"
 	rm -f "$T/fhir-server.pid"
-	FHIR_PID= FHIR_BASE= FHIR_PORT=
+	FHIR_PID='' FHIR_BASE='' FHIR_PORT=''
 }
