@@ -34,6 +34,7 @@ struct opts {
 	const char	*out;		/* directory, or "-" */
 	double		 si;		/* fraction of patients in SI units */
 	int64_t		 as_of_days;	/* days since epoch */
+	bool		 labs_only;	/* Patient, ESRD and four labs */
 };
 
 /* --- random numbers: splitmix64 seeding xoshiro256** ------------------- */
@@ -254,6 +255,8 @@ patient(struct gen *g, const struct opts *o, long long n)
 	res_close(g);
 	condition(g, n, "esrd", "46177005", "End-stage renal disease",
 	    start - (int64_t)(uni(&r) * 180));
+	if (o->labs_only)
+		goto labs;
 	{
 		char pid[96], pdate[16];
 
@@ -277,6 +280,7 @@ patient(struct gen *g, const struct opts *o, long long n)
 		condition(g, n, "pvd", "400047006", "Peripheral vascular disease",
 		    start + (int64_t)(uni(&r) * (double)(as_of - start)));
 
+labs:
 	/* Labs within 60 days before as-of. */
 	day = as_of - (int64_t)(uni(&r) * 60);
 	v = clamp(normal(&r, 9.2, 0.7), 6.0, 14.0);
@@ -308,6 +312,8 @@ patient(struct gen *g, const struct opts *o, long long n)
 	else
 		observation(g, n, "alb", "1751-7", "Albumin [Mass/volume] in "
 		    "Serum or Plasma", v, 1, "g/dL", day, 3);
+	if (o->labs_only)
+		return;
 	observation(g, n, "alp", "6768-6", "Alkaline phosphatase [Enzymatic "
 	    "activity/volume] in Serum or Plasma",
 	    clamp(100 * exp(normal(&r, 0, 0.5)), 30, 1500), 0, "U/L", day, 4);
@@ -367,12 +373,14 @@ usage(FILE *fp)
 	fprintf(fp,
 "usage: calcify-cohortgen -n N [--seed S] [--start K] [--format bundle|batch|ndjson]\n"
 "                         [--out DIR|-] [--si-fraction F] [--as-of YYYY-MM-DD]\n"
+"                         [--profile full|labs]\n"
 "\n"
 "Writes N synthetic dialysis patients as FHIR R4: one batch Bundle per\n"
 "patient (bundle), per 100 patients (batch), or one resource a line\n"
 "(ndjson).  With --out DIR files go into DIR; with --out - (default) to\n"
 "standard output, one Bundle a line.  The same arguments give the same\n"
-"bytes; patient numbers start at K (default 1).\n");
+"bytes; patient numbers start at K (default 1).  --profile labs writes only\n"
+"the Patient, the ESRD diagnosis and four labs (scale tests).\n");
 }
 
 static int
@@ -475,10 +483,11 @@ main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "si-fraction", required_argument, NULL, 'S' },
 		{ "as-of", required_argument, NULL, 'a' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { 0, 1, 42, F_BUNDLE, "-", 0.3, 0 };
+	struct opts o = { 0, 1, 42, F_BUNDLE, "-", 0.3, 0, false };
 	long long v;
 	int64_t ms;
 	int ch;
@@ -524,6 +533,12 @@ main(int argc, char **argv)
 			    NULL) == -1)
 				goto bad;
 			o.as_of_days = ms / 86400000;
+			break;
+		case 'p':
+			if (strcmp(optarg, "labs") == 0)
+				o.labs_only = true;
+			else if (strcmp(optarg, "full") != 0)
+				goto bad;
 			break;
 		case 'h':
 			usage(stdout);
