@@ -641,9 +641,9 @@ cross_check(const struct config *c, struct loadctx *lc)
 		problem(lc, w, 0, "http.tls_client_subjects",
 		    "needs http.tls_client_ca (client certificates)");
 #ifndef HAVE_GNUTLS
-	if (c->cf_http_tls_client_subjects[0] != '\0')
-		problem(lc, w, 0, "http.tls_client_subjects",
-		    "this build has no GnuTLS support");
+	if (c->cf_http_tls_client_ca[0] != '\0')
+		problem(lc, w, 0, "http.tls_client_ca",
+		    "this build has no GnuTLS support for client certificates");
 #endif
 	if (c->cf_hospital_backoff_base_ms > c->cf_hospital_backoff_max_ms)
 		problem(lc, w, 0, "hospital.backoff_base_ms",

@@ -108,6 +108,11 @@ static atomic_bool			 quiescing;
 static _Atomic long			 inflight;
 static _Atomic uint64_t			 next_rid = 1;
 static bool				 tls_on;
+static bool				 client_certs;	/* mTLS required */
+/* Allowed client certificate subjects (http.tls_client_subjects). */
+static pthread_mutex_t			 subj_mtx = PTHREAD_MUTEX_INITIALIZER;
+static char				**subjects;
+static size_t				 nsubjects;
 
 /* --- helpers ------------------------------------------------------------ */
 
@@ -552,6 +557,110 @@ authenticate(struct http_req *rq, const struct route *r)
 	return true;
 }
 
+/* --- client certificates (mTLS) ---------------------------------------- */
+
+static void
+free_subjects(char **l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+}
+
+/* Load the subject allow-list: one DN a line as GnuTLS prints it (RFC
+ * 4514, e.g. "CN=mirth,O=Example Hospital"), '#' comments.  -1 if the
+ * file cannot be read (the running list is kept). */
+static int
+load_subjects(const char *path)
+{
+	char line[1024], **l = NULL, **old;
+	size_t n = 0, len, nold;
+	FILE *fp;
+
+	if (path == NULL || path[0] == '\0') {
+		l = NULL;
+	} else {
+		if ((fp = fopen(path, "r")) == NULL) {
+			log_warn("cannot read http.tls_client_subjects path=%s",
+			    path);
+			return -1;
+		}
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			len = strlen(line);
+			while (len > 0 && (line[len - 1] == '\n' ||
+			    line[len - 1] == '\r' || line[len - 1] == ' '))
+				line[--len] = '\0';
+			if (len == 0 || line[0] == '#')
+				continue;
+			l = xrealloc(l, (n + 1) * sizeof(*l));
+			l[n++] = xstrdup(line);
+		}
+		fclose(fp);
+	}
+	pthread_mutex_lock(&subj_mtx);
+	old = subjects;
+	nold = nsubjects;
+	subjects = l;
+	nsubjects = n;
+	pthread_mutex_unlock(&subj_mtx);
+	free_subjects(old, nold);
+	return 0;
+}
+
+#ifdef HAVE_GNUTLS
+/*
+ * With http.tls_client_ca, libmicrohttpd asks for a client certificate but
+ * does not insist: verify it here against the CA, and against the subject
+ * allow-list when there is one.  Returns true when the client may go on.
+ */
+static bool
+client_cert_ok(struct http_req *rq)
+{
+	const union MHD_ConnectionInfo *ci;
+	gnutls_session_t sess;
+	const gnutls_datum_t *peers;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t dn = { NULL, 0 };
+	unsigned int status = 0, np = 0;
+	bool ok = false;
+	size_t i;
+
+	ci = MHD_get_connection_info(rq->rq_conn,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || (sess = ci->tls_session) == NULL)
+		return false;
+	peers = gnutls_certificate_get_peers(sess, &np);
+	if (peers == NULL || np == 0)
+		return false;
+	if (gnutls_certificate_verify_peers2(sess, &status) != 0 || status != 0)
+		return false;
+	if (gnutls_x509_crt_init(&crt) != 0)
+		return false;
+	if (gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) == 0 &&
+	    gnutls_x509_crt_get_dn2(crt, &dn) == 0) {
+		pthread_mutex_lock(&subj_mtx);
+		if (subjects == NULL)
+			ok = true;
+		for (i = 0; i < nsubjects && !ok; i++)
+			if (strcmp(subjects[i], (const char *)dn.data) == 0)
+				ok = true;
+		pthread_mutex_unlock(&subj_mtx);
+	}
+	gnutls_free(dn.data);
+	gnutls_x509_crt_deinit(crt);
+	return ok;
+}
+#else
+static bool
+client_cert_ok(struct http_req *rq)
+{
+	/* config.c refuses client certificates without GnuTLS. */
+	return false;
+}
+#endif
+
 /* --- MHD callbacks ------------------------------------------------------ */
 
 /*
@@ -601,6 +710,14 @@ precheck(struct http_req *rq, const struct route *r)
 	const char *cl, *fmt;
 	long long len;
 
+	if (client_certs && r->r_auth != NEED_NEVER && !client_cert_ok(rq)) {
+		metrics_inc(M_AUTH_CERT);
+		log_notice("http rid=%llu refused: client certificate missing, "
+		    "not trusted or not allowed", (unsigned long long)rq->rq_id);
+		http_reply_error(rq, DIAG_FORBIDDEN, NULL,
+		    "a trusted client certificate on the allow-list is required");
+		return false;
+	}
 	if (!authenticate(rq, r))
 		return false;
 	if (r->r_fhir) {
@@ -847,6 +964,10 @@ http_start(const struct config *c)
 			}
 			opts[n++] = (struct MHD_OptionItem){
 			    MHD_OPTION_HTTPS_MEM_TRUST, 0, ca };
+			client_certs = true;
+			if (load_subjects(c->cf_http_tls_client_subjects) ==
+			    -1)
+				goto fail;
 		}
 		tls_on = true;
 	}
@@ -912,6 +1033,7 @@ http_stop(void)
 		daemon_ = NULL;
 	}
 	auth_free(atomic_exchange(&auth_set, NULL));
+	load_subjects(NULL);
 	pthread_mutex_lock(&retired_mtx);
 	for (r = retired; r != NULL; r = n) {
 		n = r->next;
@@ -956,6 +1078,9 @@ http_reconfigure(const struct config *c)
 {
 	/* Limits read per request (body, depth, entries, queue, auth flags,
 	 * public base) follow the new configuration; listen address, threads
-	 * and TLS material need a restart (main warns). */
+	 * and TLS material need a restart (main warns).  The subject
+	 * allow-list is re-read. */
+	if (client_certs)
+		load_subjects(c->cf_http_tls_client_subjects);
 	cfg = c;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "assessment.h"
+#include "bundle.h"
 #include "config.h"
 #include "facts.h"
 #include "fhir.h"
@@ -45,24 +46,15 @@ enum prefer {
 	PREFER_OUTCOME,
 };
 
-enum bundle_kind {
-	BK_SINGLE,		/* POST/PUT of one resource */
-	BK_BATCH,
-	BK_TRANSACTION,
-	BK_COLLECTION,		/* collection and searchset: like batch */
-};
-
 /* Per-request state, released with the request. */
 struct fhir_state {
 	struct ingest_job	 job;
-	enum bundle_kind	 kind;
+	bool			 is_bundle;
+	struct bundle		 bu;		/* when is_bundle */
 	enum prefer		 prefer;
 	bool			 prefer_given;
 	enum fhir_rtype		 type;		/* single */
-	bool			*ignored;	/* per entry: type not stored */
-	char			**ignored_type;
 	json_t			*doc;
-	struct fhir_refmap	*map;
 	struct http_req		*rq;
 };
 
@@ -70,45 +62,39 @@ static void
 state_free(void *p)
 {
 	struct fhir_state *st = p;
-	int i;
+	struct ingest_entry *e;
 
 	if (st == NULL)
 		return;
-	for (i = 0; i < st->job.ij_n; i++) {
-		struct ingest_entry *e = &st->job.ij_entries[i];
-
+	if (st->is_bundle)
+		bundle_free(&st->bu);
+	else {
+		e = &st->job.ij_entries[0];
 		if (e->ie_apply)
 			fhir_item_free(&e->ie_item);
 		free(e->ie_if_none_exist);
 		free(e->ie_resid);
-		if (st->ignored_type != NULL)
-			free(st->ignored_type[i]);
+		free(st->job.ij_entries);
 	}
-	free(st->job.ij_entries);
-	free(st->ignored);
-	free(st->ignored_type);
-	fhir_refmap_free(st->map);
 	json_decref(st->doc);
 	free(st);
 }
 
+/* Request state; a single resource gets its one entry here, a Bundle's
+ * entries come from bundle_prepare(). */
 static struct fhir_state *
-state_new(struct http_req *rq, int nentries)
+state_new(struct http_req *rq, bool is_bundle)
 {
 	struct fhir_state *st = xcalloc(1, sizeof(*st));
 	const char *p = http_header(rq, "Prefer");
-	int i;
 
 	st->rq = rq;
-	st->job.ij_n = nentries;
-	st->job.ij_entries = xcalloc((size_t)(nentries > 0 ? nentries : 1),
-	    sizeof(*st->job.ij_entries));
-	for (i = 0; i < nentries; i++)
-		diag_clear(&st->job.ij_entries[i].ie_diag);
-	st->ignored = xcalloc((size_t)(nentries > 0 ? nentries : 1),
-	    sizeof(bool));
-	st->ignored_type = xcalloc((size_t)(nentries > 0 ? nentries : 1),
-	    sizeof(char *));
+	st->is_bundle = is_bundle;
+	if (!is_bundle) {
+		st->job.ij_n = 1;
+		st->job.ij_entries = xcalloc(1, sizeof(*st->job.ij_entries));
+		diag_clear(&st->job.ij_entries[0].ie_diag);
+	}
 	st->job.ij_arg = rq;
 	if (p != NULL) {
 		if (strstr(p, "return=minimal") != NULL) {
@@ -300,8 +286,7 @@ create_or_update(struct http_req *rq, const char *put_id)
 	}
 	if (fhir_validate(doc, type, &d) == -1)
 		goto reject_doc;
-	st = state_new(rq, 1);
-	st->kind = BK_SINGLE;
+	st = state_new(rq, false);
 	st->type = fhir_type_from_name(type);
 	st->doc = doc;
 	e = &st->job.ij_entries[0];
@@ -342,152 +327,6 @@ fhir_route_update(struct http_req *rq)
 /* --- Bundles ----------------------------------------------------------------------- */
 
 static void
-entry_expr(char *out, size_t n, size_t i, const char *tail)
-{
-	snprintf(out, n, "Bundle.entry[%zu]%s", i, tail);
-}
-
-/* bdl-7: fullUrls are unique in a Bundle. */
-static bool
-fullurls_unique(const json_t *entries, size_t *dup)
-{
-	const json_t *e;
-	const char **urls;
-	size_t i, j, n = 0;
-	bool ok = true;
-
-	urls = xcalloc(json_array_size(entries) + 1, sizeof(*urls));
-	json_array_foreach(entries, i, e) {
-		const char *u = json_string_value(json_object_get(e, "fullUrl"));
-
-		if (u == NULL)
-			continue;
-		for (j = 0; j < n && ok; j++) {
-			if (strcmp(urls[j], u) == 0) {
-				ok = false;
-				*dup = i;
-			}
-		}
-		urls[n++] = u;
-	}
-	free(urls);
-	return ok;
-}
-
-/*
- * The Bundle without its entries' resources, for structural validation of
- * the envelope (resources of stored types are validated one by one, the
- * others are not stored and not checked).
- */
-static json_t *
-envelope(const json_t *bundle)
-{
-	json_t *copy = json_copy((json_t *)(uintptr_t)bundle);
-	json_t *entries = json_object_get(bundle, "entry"), *ne, *e, *ec;
-	size_t i;
-
-	if (copy == NULL || !json_is_array(entries))
-		return copy;
-	ne = json_array();
-	json_array_foreach(entries, i, e) {
-		if (json_is_object(e)) {
-			ec = json_copy(e);
-			json_object_del(ec, "resource");
-			json_array_append_new(ne, ec);
-		} else
-			json_array_append(ne, e);
-	}
-	json_object_set_new(copy, "entry", ne);
-	return copy;
-}
-
-/*
- * Prepare entry i: request, type, validation, extraction.  A problem is
- * recorded in the entry's diag (batch) -- the caller decides what a
- * transaction does with it.
- */
-static void
-prepare_entry(struct fhir_state *st, size_t i, const json_t *entry,
-    bool needs_request)
-{
-	struct ingest_entry *e = &st->job.ij_entries[i];
-	const json_t *res = json_object_get(entry, "resource");
-	const json_t *req = json_object_get(entry, "request");
-	const char *rt = json_string_value(json_object_get(res, "resourceType"));
-	const char *method = NULL, *url = NULL, *put_id = NULL, *ine = NULL;
-	char expr[DIAG_EXPR_MAX], urlid[72];
-	enum fhir_rtype type;
-
-	if (needs_request) {
-		method = json_string_value(json_object_get(req, "method"));
-		url = json_string_value(json_object_get(req, "url"));
-		ine = json_string_value(json_object_get(req, "ifNoneExist"));
-		if (method == NULL || url == NULL) {
-			entry_expr(expr, sizeof(expr), i, ".request");
-			diag_set(&e->ie_diag, DIAG_ENTRY_REQUEST, expr,
-			    "batch and transaction entries need request.method "
-			    "and request.url (bdl-3)");
-			return;
-		}
-		if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0) {
-			entry_expr(expr, sizeof(expr), i, ".request.method");
-			diag_set(&e->ie_diag, DIAG_ENTRY_METHOD, expr,
-			    "calcifyd accepts POST and PUT entries only");
-			return;
-		}
-	}
-	if (!json_is_object(res) || rt == NULL) {
-		entry_expr(expr, sizeof(expr), i, ".resource");
-		diag_set(&e->ie_diag, DIAG_REQUIRED, expr,
-		    "the entry has no resource");
-		return;
-	}
-	type = fhir_type_from_name(rt);
-	if (type == 0) {
-		/* Accepted and ignored (FHIR.md, issue 4): not stored. */
-		st->ignored[i] = true;
-		st->ignored_type[i] = xstrdup(fhir_validate_known_type(rt) ?
-		    rt : "resource");
-		metrics_inc(M_RES_IGNORED);
-		return;
-	}
-	if (needs_request) {
-		/* url is "Type" for POST, "Type/id" for PUT. */
-		const char *slash = strchr(url, '/');
-		size_t tl = slash != NULL ? (size_t)(slash - url) : strlen(url);
-
-		if (tl != strlen(rt) || strncmp(url, rt, tl) != 0 ||
-		    (strcmp(method, "PUT") == 0) != (slash != NULL)) {
-			entry_expr(expr, sizeof(expr), i, ".request.url");
-			diag_set(&e->ie_diag, DIAG_ENTRY_REQUEST, expr,
-			    "request.url must be '%s' for POST or '%s/{id}' "
-			    "for PUT", rt, rt);
-			return;
-		}
-		if (slash != NULL) {
-			util_strlcpy(urlid, slash + 1, sizeof(urlid));
-			put_id = urlid;
-		}
-	}
-	entry_expr(expr, sizeof(expr), i, ".resource");
-	if (fhir_validate(res, expr, &e->ie_diag) == -1)
-		return;
-	if (put_id != NULL && json_string_value(json_object_get(res, "id")) !=
-	    NULL && strcmp(put_id, json_string_value(json_object_get(res,
-	    "id"))) != 0) {
-		entry_expr(expr, sizeof(expr), i, ".resource.id");
-		diag_set(&e->ie_diag, DIAG_ID_MISMATCH, expr, NULL);
-		return;
-	}
-	if (fhir_extract(res, put_id, expr, ingest_terminology(), st->map,
-	    &e->ie_item, &e->ie_diag) == -1)
-		return;
-	e->ie_apply = true;
-	if (ine != NULL && put_id == NULL)
-		e->ie_if_none_exist = xstrdup(ine);
-}
-
-static void
 render_bundle(struct http_req *rq, struct fhir_state *st)
 {
 	struct buf b, res, base;
@@ -503,7 +342,7 @@ render_bundle(struct http_req *rq, struct fhir_state *st)
 	jsonw_init(&w, &b);
 	jsonw_obj_open(&w);
 	jsonw_kstr(&w, "resourceType", "Bundle");
-	jsonw_kstr(&w, "type", st->kind == BK_TRANSACTION ?
+	jsonw_kstr(&w, "type", st->bu.bu_kind == BUNDLE_TRANSACTION ?
 	    "transaction-response" : "batch-response");
 	jsonw_key(&w, "entry");
 	jsonw_arr_open(&w);
@@ -522,11 +361,12 @@ render_bundle(struct http_req *rq, struct fhir_state *st)
 		}
 		jsonw_key(&w, "response");
 		jsonw_obj_open(&w);
-		if (st->ignored[i]) {
+		if (st->bu.bu_ignored[i]) {
 			jsonw_kstr(&w, "status", "200 OK");
 			buf_reset(&res);
 			snprintf(line, sizeof(line), "%s is not used by "
-			    "calcifyd and was not stored", st->ignored_type[i]);
+			    "calcifyd and was not stored",
+			    st->bu.bu_ignored_type[i]);
 			diag_clear(&info);
 			diag_set(&info, DIAG_IGNORED, NULL, "%s", line);
 			http_outcome_json(&info, &res);
@@ -581,7 +421,8 @@ resume_bundle(struct http_req *rq)
 	struct fhir_state *st = rq->rq_state;
 
 	/* A transaction either stored everything or nothing. */
-	if (st->kind == BK_TRANSACTION && diag_failed(&st->job.ij_diag)) {
+	if (st->bu.bu_kind == BUNDLE_TRANSACTION &&
+	    diag_failed(&st->job.ij_diag)) {
 		http_reply_diag(rq, &st->job.ij_diag, 0);
 		return;
 	}
@@ -591,103 +432,43 @@ resume_bundle(struct http_req *rq)
 void
 fhir_route_bundle(struct http_req *rq)
 {
-	const struct config *c = http_config(rq);
-	const json_t *entries, *e;
-	const char *rt, *bt;
-	enum bundle_kind kind;
 	struct fhir_state *st;
 	struct diag d;
-	json_t *doc, *env;
-	size_t i, n, dup;
-	int napply = 0;
-	char expr[DIAG_EXPR_MAX];
+	json_t *doc;
+	int i;
 
 	diag_clear(&d);
 	if (!admit(rq))
 		return;
-	if ((doc = parse_body(rq, &d)) == NULL)
-		goto reject;
-	rt = json_string_value(json_object_get(doc, "resourceType"));
-	if (rt == NULL || strcmp(rt, "Bundle") != 0) {
-		diag_set(&d, rt == NULL ? DIAG_NOT_RESOURCE : DIAG_WRONG_TYPE,
-		    rt == NULL ? NULL : "resourceType",
-		    "POST to the base expects a Bundle; send single resources "
-		    "to their type's endpoint");
-		goto reject_doc;
+	if ((doc = parse_body(rq, &d)) == NULL) {
+		metrics_inc(M_RES_REJECTED);
+		http_reply_diag(rq, &d, 0);
+		return;
 	}
-	bt = json_string_value(json_object_get(doc, "type"));
-	if (bt != NULL && strcmp(bt, "transaction") == 0)
-		kind = BK_TRANSACTION;
-	else if (bt != NULL && strcmp(bt, "batch") == 0)
-		kind = BK_BATCH;
-	else if (bt != NULL && (strcmp(bt, "collection") == 0 ||
-	    strcmp(bt, "searchset") == 0))
-		kind = BK_COLLECTION;
-	else {
-		diag_set(&d, DIAG_BUNDLE_TYPE, "Bundle.type",
-		    "accepted Bundle types: batch, transaction, collection, "
-		    "searchset");
-		goto reject_doc;
-	}
-	entries = json_object_get(doc, "entry");
-	n = json_array_size(entries);
-	if (n > (size_t)c->cf_http_max_entries) {
-		diag_set(&d, DIAG_TOO_MANY_ENTRIES, "Bundle.entry",
-		    "the Bundle has more than %ld entries (http.max_entries)",
-		    c->cf_http_max_entries);
-		goto reject_doc;
-	}
-	env = envelope(doc);
-	if (env == NULL || fhir_validate(env, "Bundle", &d) == -1) {
-		if (env == NULL)
-			diag_set(&d, DIAG_NO_MEMORY, NULL, NULL);
-		json_decref(env);
-		goto reject_doc;
-	}
-	json_decref(env);
-	if (!fullurls_unique(entries, &dup)) {
-		entry_expr(expr, sizeof(expr), dup, ".fullUrl");
-		diag_set(&d, DIAG_DUP_FULLURL, expr, NULL);
-		goto reject_doc;
-	}
-	st = state_new(rq, (int)n);
+	st = state_new(rq, true);
 	st->doc = doc;
-	st->kind = kind;
-	st->job.ij_atomic = st->kind == BK_TRANSACTION;
-	st->map = fhir_refmap_new(doc);
-	json_array_foreach(entries, i, e) {
-		struct ingest_entry *ie = &st->job.ij_entries[i];
-
-		prepare_entry(st, i, e, st->kind != BK_COLLECTION);
-		if (ie->ie_apply)
-			napply++;
-		else if (diag_failed(&ie->ie_diag)) {
+	if (bundle_prepare(doc, http_config(rq)->cf_http_max_entries,
+	    ingest_terminology(), &st->bu, &d) == -1) {
+		if (st->bu.bu_n == 0)
 			metrics_inc(M_RES_REJECTED);
-			/* Transaction: nothing is stored when one fails. */
-			if (st->job.ij_atomic) {
-				http_reply_diag(rq, &ie->ie_diag, 0);
-				return;
-			}
-		}
+		http_reply_diag(rq, &d, 0);
+		return;
 	}
-	if (napply == 0) {
+	st->job.ij_entries = st->bu.bu_entries;
+	st->job.ij_n = st->bu.bu_n;
+	st->job.ij_atomic = st->bu.bu_kind == BUNDLE_TRANSACTION;
+	if (st->bu.bu_napply == 0) {
 		render_bundle(rq, st);
 		return;
 	}
 	if (!submit(rq, st, resume_bundle)) {
 		metrics_inc(M_SHED_BUSY);
 		diag_set(&st->job.ij_diag, DIAG_BUSY, NULL, NULL);
-		for (i = 0; i < n; i++)
-			if (st->job.ij_entries[i].ie_apply)
-				diag_set(&st->job.ij_entries[i].ie_diag,
+		for (i = 0; i < st->bu.bu_n; i++)
+			if (st->bu.bu_entries[i].ie_apply)
+				diag_set(&st->bu.bu_entries[i].ie_diag,
 				    DIAG_BUSY, NULL, NULL);
 	}
-	return;
-reject_doc:
-	json_decref(doc);
-reject:
-	metrics_inc(M_RES_REJECTED);
-	http_reply_diag(rq, &d, 0);
 }
 
 /* --- reads ------------------------------------------------------------------------------ */

@@ -601,8 +601,10 @@ ingest_fini(void)
 		pthread_join(W.thread, NULL);
 		W.running = false;
 	}
-	model_unref(W.model);
-	W.model = NULL;
+	if (W.model != NULL) {
+		model_unref(W.model);
+		W.model = NULL;
+	}
 	free_list(W.listed, W.nlisted);
 	W.listed = NULL;
 	W.nlisted = 0;

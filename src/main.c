@@ -356,11 +356,20 @@ start_modules(void)
 	return 0;
 }
 
+/* The sender's last batch, then the writer, which answers every job still
+ * queued (resuming their connections): after this no request is deferred,
+ * so the HTTP server may stop. */
 static void
-stop_modules(void)
+stop_workers(void)
 {
 	sender_fini(SENDER_STOP_MS);
 	ingest_fini();
+}
+
+static void
+stop_modules(void)
+{
+	stop_workers();
 	models_fini();
 	store_close(store);
 	store = NULL;
@@ -429,6 +438,7 @@ run(const struct options *o)
 	}
 	http_set_auth(a);
 	if (http_start(cfg) == -1) {
+		stop_workers();
 		http_stop();
 		stop_modules();
 		return EXIT_RUNTIME;
@@ -471,6 +481,7 @@ run(const struct options *o)
 		}
 	}
 	drain(&set);
+	stop_workers();
 	http_stop();
 	stop_modules();
 	log_info("stopped");

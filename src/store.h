@@ -99,6 +99,17 @@ struct store_outbox_result {
 	char		*or_outcome;	/* owned: server OperationOutcome */
 };
 
+/* A dead letter as calcifyctl lists it. */
+struct store_dead {
+	struct store_outbox_row	 sd_row;
+	char			*sd_outcome;	/* owned: server's answer */
+	char			*sd_subject;	/* owned: patient Reference */
+	char			 sd_identifier[65];
+	int64_t			 sd_updated;
+};
+
+void	store_dead_clear(struct store_dead *);
+
 struct store_stats {
 	int64_t		st_patients;
 	int64_t		st_resources;
@@ -207,6 +218,16 @@ struct store_ops {
 	int	(*r_outbox_stats)(struct store *, int64_t *pending,
 		    int64_t *oldest, int64_t *dead);
 	int	(*r_stats)(struct store *, struct store_stats *);
+	/* The patient's folded facts, as the writer last committed them. */
+	int	(*r_load_facts)(struct store *, int64_t pid, struct facts *);
+	/* Dead letters, oldest first. */
+	int	(*r_dead_letters)(struct store *, int offset, int max,
+		    struct store_dead *out, int *n);
+
+	/* --- administration (calcifyctl; its own short transaction) --- */
+	/* Put dead letters back in the outbox (oid 0: all of them), due
+	 * now with a fresh attempt count.  Returns how many (>= 0). */
+	int	(*a_requeue)(struct store *, int64_t oid, int64_t now);
 };
 
 struct store {

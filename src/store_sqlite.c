@@ -212,6 +212,7 @@ static const char *const stmt_sql[S_COUNT] = {
 enum rstmt {
 	R_RES_CUR, R_RES_HIST, R_KEY_GET, R_A_LIST, R_A_COUNT, R_A_GET,
 	R_A_BY_AID, R_A_PATIENT, R_MODEL, R_OB_DUE, R_OB_NEXT, R_OB_STATS,
+	R_F_LOAD, R_DEAD,
 	R_COUNT
 };
 
@@ -241,6 +242,13 @@ static const char *const rstmt_sql[R_COUNT] = {
 	[R_OB_STATS] = "SELECT (SELECT count(*) FROM outbox WHERE state = 0), "
 	    "(SELECT coalesce(min(enqueued), 0) FROM outbox WHERE state = 0), "
 	    "(SELECT count(*) FROM outbox WHERE state = 3)",
+	[R_F_LOAD] = "SELECT input, value, eff, flags, aux, ref, skip_ref "
+	    "FROM facts WHERE pid = ?1",
+	[R_DEAD] = "SELECT o.oid, o.aid, o.pid, o.attempts, o.enqueued, "
+	    "coalesce(o.last_status, 0), coalesce(o.last_error, ''), o.outcome, "
+	    "o.updated, p.subject, a.identifier FROM outbox o JOIN assessments "
+	    "a ON a.aid = o.aid LEFT JOIN patients p ON p.pid = o.pid WHERE "
+	    "o.state = 3 ORDER BY o.oid LIMIT ?1 OFFSET ?2",
 };
 
 /* A read connection, one per thread that reads. */
@@ -1409,18 +1417,14 @@ err:
 	return STORE_ERROR;
 }
 
+/* Fill f from a statement over facts (input, value, eff, flags, aux, ref,
+ * skip_ref) bound to one patient. */
 static int
-sq_load_facts(struct store *s, int64_t pid, struct facts *f)
+facts_rows(sqlite3_stmt *st, struct facts *f)
 {
-	struct sqlite_store *ss = SS(s);
-	sqlite3_stmt *st = wst(ss, S_F_LOAD);
 	int rc, in;
 	int64_t flags;
 
-	facts_init(f);
-	if (st == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_int64(st, 1, pid);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		in = sqlite3_column_int(st, 0);
 		if (in < 0 || in >= INPUT_COUNT)
@@ -1439,6 +1443,19 @@ sq_load_facts(struct store *s, int64_t pid, struct facts *f)
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? STORE_OK : map_rc(rc);
+}
+
+static int
+sq_load_facts(struct store *s, int64_t pid, struct facts *f)
+{
+	struct sqlite_store *ss = SS(s);
+	sqlite3_stmt *st = wst(ss, S_F_LOAD);
+
+	facts_init(f);
+	if (st == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, pid);
+	return facts_rows(st, f);
 }
 
 static int
@@ -1863,6 +1880,99 @@ sq_outbox_stats(struct store *s, int64_t *pending, int64_t *oldest,
 	return rc == SQLITE_ROW ? STORE_OK : map_rc(rc);
 }
 
+static int
+sq_r_load_facts(struct store *s, int64_t pid, struct facts *f)
+{
+	struct reader *r = reader_get(SS(s));
+	sqlite3_stmt *st;
+
+	facts_init(f);
+	if (r == NULL || (st = rst(r, R_F_LOAD)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, pid);
+	return facts_rows(st, f);
+}
+
+void
+store_dead_clear(struct store_dead *d)
+{
+	free(d->sd_outcome);
+	free(d->sd_subject);
+	memset(d, 0, sizeof(*d));
+}
+
+static int
+sq_dead_letters(struct store *s, int offset, int max, struct store_dead *out,
+    int *n)
+{
+	struct reader *r = reader_get(SS(s));
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if (r == NULL || (st = rst(r, R_DEAD)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int(st, 1, max);
+	sqlite3_bind_int(st, 2, offset);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		struct store_dead *d = &out[(*n)++];
+
+		memset(d, 0, sizeof(*d));
+		d->sd_row.ob_oid = sqlite3_column_int64(st, 0);
+		d->sd_row.ob_aid = sqlite3_column_int64(st, 1);
+		d->sd_row.ob_pid = sqlite3_column_int64(st, 2);
+		d->sd_row.ob_state = STORE_OB_DEAD;
+		d->sd_row.ob_attempts = (long)sqlite3_column_int64(st, 3);
+		d->sd_row.ob_enqueued = sqlite3_column_int64(st, 4);
+		d->sd_row.ob_last_status = sqlite3_column_int(st, 5);
+		util_strlcpy(d->sd_row.ob_last_error,
+		    (const char *)sqlite3_column_text(st, 6),
+		    sizeof(d->sd_row.ob_last_error));
+		d->sd_outcome = col_dup(st, 7);
+		d->sd_updated = sqlite3_column_int64(st, 8);
+		d->sd_subject = col_dup(st, 9);
+		util_strlcpy(d->sd_identifier,
+		    (const char *)sqlite3_column_text(st, 10),
+		    sizeof(d->sd_identifier));
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : map_rc(rc);
+}
+
+/*
+ * Runs in calcifyctl while the daemon may be writing: a short IMMEDIATE
+ * transaction that waits for the writer's lock (busy timeout) instead of
+ * failing.  Requeued rows are picked up by the daemon's next poll.
+ */
+static int
+sq_requeue(struct store *s, int64_t oid, int64_t now)
+{
+	struct sqlite_store *ss = SS(s);
+	sqlite3_stmt *st = NULL;
+	int rc, n = -1;
+
+	if (exec_sql(ss->w, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return STORE_BUSY;
+	if (sqlite3_prepare_v2(ss->w, "UPDATE outbox SET state = 0, attempts = "
+	    "0, next_at = ?1, updated = ?1, enqueued = ?1 WHERE state = 3 AND "
+	    "(?2 = 0 OR oid = ?2)", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, oid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		n = sqlite3_changes(ss->w);
+out:
+	sqlite3_finalize(st);
+	if (n < 0 || exec_sql(ss->w, "COMMIT") != SQLITE_OK) {
+		exec_sql(ss->w, "ROLLBACK");
+		return STORE_ERROR;
+	}
+	if (n > 0)
+		metrics_add(M_REQUEUED, (uint64_t)n);
+	return n;
+}
+
 static int64_t
 count_of(sqlite3 *db, const char *sql)
 {
@@ -1926,5 +2036,8 @@ static const struct store_ops sqlite_ops = {
 	.r_outbox_due = sq_outbox_due,
 	.r_next_due = sq_next_due,
 	.r_outbox_stats = sq_outbox_stats,
+	.r_load_facts = sq_r_load_facts,
+	.r_dead_letters = sq_dead_letters,
+	.a_requeue = sq_requeue,
 	.r_stats = sq_stats,
 };

@@ -44,6 +44,13 @@ rc=0
 		fail "conf/calcifyd.conf does not document $key"
 done
 
+# ... and in calcifyd.conf(5), with its default.
+"$CALCIFYD" --list-keys | while IFS=$'\t' read -r key type def help; do
+	name=${key#*.}
+	grep -q "^\.B $name \\fR($type, default" "$top_srcdir/man/calcifyd.conf.5" ||
+		fail "calcifyd.conf(5) does not document $key"
+done
+
 # A daemon that cannot start on a bad configuration exits 2.
 rc=0
 "$CALCIFYD" --foreground -c "$T/typo.conf" >"$T/out" 2>&1 || rc=$?
