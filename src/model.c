@@ -26,7 +26,8 @@
 #include "units.h"
 #include "util.h"
 
-#define MODEL_MAX_BYTES	(4 * 1024 * 1024)
+#define MODEL_MAX_BYTES		(4 * 1024 * 1024)
+#define MODEL_MAX_TERM_LOGODDS	20.0	/* one capped term, at most */
 
 /* What a problem report needs; the path buffer follows the descent. */
 struct load {
@@ -360,6 +361,13 @@ build_per_unit(struct load *l, const json_t *j, struct model_term *t)
 		t->mt_cap = per > 0 ? cap / per : 0;
 	}
 	path_up(l, old);
+	/* Caps exist so one absurd value cannot dominate (CLINICAL.md). */
+	if (!(t->mt_weight * t->mt_cap <= MODEL_MAX_TERM_LOGODDS)) {
+		old = path_key(l, "cap");
+		problem(l, "weight x cap / per may add at most %g log odds",
+		    MODEL_MAX_TERM_LOGODDS);
+		path_up(l, old);
+	}
 }
 
 static void

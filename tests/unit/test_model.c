@@ -443,6 +443,10 @@ test_model_rejects_semantic_errors(void **state)
 	json_object_set_new(term(d, 0, 1), "input", json_string("diabetes_"
 	    "condition"));
 	expect_rejected(d, "per-unit terms need a quantity");
+	d = shipped();
+	json_object_set_new(term(d, 1, 12), "cap", json_real(1000));
+	expect_rejected(d, "$.outcomes[1].terms[12].cap: weight x cap / per "
+	    "may add at most 20 log odds");
 }
 
 static void
