@@ -41,6 +41,17 @@ struct run {
 	bool			 bmi_measured;
 };
 
+/* at - eff in whole days, 0 when eff is not before at; no overflow for
+ * any pair of times (snapshots are parsed, so any int64 can arrive). */
+static int64_t
+days_between(int64_t eff, int64_t at)
+{
+	if (at <= eff)
+		return 0;
+	return (int64_t)(((uint64_t)at - (uint64_t)eff) /
+	    (uint64_t)MS_PER_DAY);
+}
+
 /* --- effective inputs --------------------------------------------------- */
 
 /*
@@ -52,7 +63,6 @@ static void
 stored_inputs(struct run *x)
 {
 	const struct fact *ft;
-	int64_t age_ms;
 	int i, days;
 
 	for (i = 0; i < INPUT_COUNT; i++) {
@@ -67,8 +77,9 @@ stored_inputs(struct run *x)
 			if (days > 0) {
 				if (ft->f_flags & FACT_TIME_UNKNOWN)
 					continue;
-				age_ms = x->at - ft->f_eff;
-				if (age_ms > (int64_t)days * MS_PER_DAY)
+				if (x->at > ft->f_eff && (uint64_t)x->at -
+				    (uint64_t)ft->f_eff > (uint64_t)days *
+				    MS_PER_DAY)
 					continue;
 			}
 		}
@@ -121,12 +132,12 @@ derived_inputs(struct run *x)
 	const struct fact *d = &x->f->fa_f[INPUT_DIALYSIS];
 	bool ke = e->f_present && !(e->f_flags & FACT_TIME_UNKNOWN);
 	bool kd = d->f_present && !(d->f_flags & FACT_TIME_UNKNOWN);
-	double v, ca, h;
-	int64_t start, days;
+	double v, ca, h, bd = r->er_value[INPUT_BIRTH_DATE];
+	int64_t start;
 
-	if (r->er_have[INPUT_BIRTH_DATE] &&
-	    age_years((int64_t)floor(r->er_value[INPUT_BIRTH_DATE]), x->at,
-	    &v))
+	/* Days since 1970; beyond +-1e8 days (273,000 years) is no date. */
+	if (r->er_have[INPUT_BIRTH_DATE] && fabs(bd) < 1e8 &&
+	    age_years((int64_t)floor(bd), x->at, &v))
 		set_derived(x, INPUT_AGE, v);
 	/* Vintage: the earliest dialysis or ESRD evidence with a known
 	 * date; a diagnosis without onset says nothing about time. */
@@ -134,8 +145,8 @@ derived_inputs(struct run *x)
 		x->vintage_from = kd && (!ke || d->f_eff < e->f_eff) ?
 		    INPUT_DIALYSIS : INPUT_ESRD;
 		start = x->f->fa_f[x->vintage_from].f_eff;
-		days = x->at > start ? (x->at - start) / MS_PER_DAY : 0;
-		set_derived(x, INPUT_VINTAGE, (double)days / DAYS_PER_YEAR);
+		set_derived(x, INPUT_VINTAGE, (double)days_between(start, x->at) /
+		    DAYS_PER_YEAR);
 	}
 	if (r->er_have[INPUT_CALCIUM]) {
 		ca = r->er_value[INPUT_CALCIUM];
@@ -396,43 +407,67 @@ sort_factors(struct engine_factor *v, int n)
 	}
 }
 
-/* The stored input a reader should supply for a term's main input. */
+/*
+ * Mark in src the stored inputs that in is (or would be) computed from:
+ * the facts behind a derived input, or in itself.  The basis and the
+ * missing-input list both follow it.
+ */
 static void
-mark_missing(const struct run *x, enum input in, bool *miss)
+sources_of(const struct run *x, enum input in, bool *src)
 {
 	const struct engine_result *r = x->r;
 
-	if (r->er_have[in])
-		return;
 	switch (in) {
 	case INPUT_AGE:
-		miss[INPUT_BIRTH_DATE] = true;
+		src[INPUT_BIRTH_DATE] = true;
 		break;
 	case INPUT_FEMALE:
 	case INPUT_MALE:
-		miss[INPUT_SEX] = true;
+		src[INPUT_SEX] = true;
 		break;
-	case INPUT_CALCIUM_ADJ:
-		miss[INPUT_CALCIUM] = true;
+	case INPUT_VINTAGE:
+		/* Computed from whichever dated evidence came first; when
+		 * there is none, "time on dialysis" itself is what lacks. */
+		src[r->er_have[in] ? x->vintage_from : in] = true;
 		break;
 	case INPUT_CA_X_P:
-		miss[INPUT_CALCIUM] |= !r->er_have[INPUT_CALCIUM];
-		miss[INPUT_PHOSPHATE] |= !r->er_have[INPUT_PHOSPHATE];
+		src[INPUT_PHOSPHATE] = true;
+		/* FALLTHROUGH */
+	case INPUT_CALCIUM_ADJ:
+		src[INPUT_CALCIUM] = true;
+		if (r->er_calcium_corrected)
+			src[INPUT_ALBUMIN] = true;
 		break;
 	case INPUT_BMI_EFF:
-		miss[INPUT_BMI] = true;
+		if (r->er_have[in] && !x->bmi_measured)
+			src[INPUT_WEIGHT] = src[INPUT_HEIGHT] = true;
+		else
+			src[INPUT_BMI] = true;
 		break;
 	case INPUT_SBP_MEAN:
-		miss[INPUT_SYSTOLIC] = true;
+		src[INPUT_SYSTOLIC] = true;
 		break;
 	default:
-		/* Absent diagnoses and medicines mean "no", not "unknown". */
-		if (input_kind(in) == INPUT_ANY ||
-		    input_kind(in) == INPUT_EARLIEST ||
-		    input_kind(in) == INPUT_SUM)
-			break;
-		miss[in] = true;
+		src[in] = true;
 	}
+}
+
+/* The stored inputs a reader should supply for a term's main input. */
+static void
+mark_missing(const struct run *x, enum input in, bool *miss)
+{
+	bool src[INPUT_COUNT];
+	int i;
+
+	/* Absent diagnoses and medicines mean "no", not "unknown". */
+	if (x->r->er_have[in] || input_kind(in) == INPUT_ANY ||
+	    input_kind(in) == INPUT_EARLIEST || input_kind(in) == INPUT_SUM)
+		return;
+	memset(src, 0, sizeof(src));
+	sources_of(x, in, src);
+	for (i = 0; i < INPUT_COUNT; i++)
+		if (src[i] && !x->r->er_have[i])
+			miss[i] = true;
 }
 
 static void
@@ -526,42 +561,9 @@ mark_used(struct run *x)
 			reads_of_term(x, &x->m->m_outcomes[i].mo_terms[k]);
 	for (i = 0; i < x->m->m_nfinal; i++)
 		x->reads[x->m->m_final_inputs[i]] = true;
-	for (i = 0; i < INPUT_COUNT; i++) {
-		if (!x->reads[i])
-			continue;
-		switch (i) {
-		case INPUT_AGE:
-			src[INPUT_BIRTH_DATE] = true;
-			break;
-		case INPUT_FEMALE:
-		case INPUT_MALE:
-			src[INPUT_SEX] = true;
-			break;
-		case INPUT_VINTAGE:
-			if (r->er_have[INPUT_VINTAGE])
-				src[x->vintage_from] = true;
-			break;
-		case INPUT_CA_X_P:
-			src[INPUT_PHOSPHATE] = true;
-			/* FALLTHROUGH */
-		case INPUT_CALCIUM_ADJ:
-			src[INPUT_CALCIUM] = true;
-			if (r->er_calcium_corrected)
-				src[INPUT_ALBUMIN] = true;
-			break;
-		case INPUT_BMI_EFF:
-			if (x->bmi_measured)
-				src[INPUT_BMI] = true;
-			else if (r->er_have[INPUT_BMI_EFF])
-				src[INPUT_WEIGHT] = src[INPUT_HEIGHT] = true;
-			break;
-		case INPUT_SBP_MEAN:
-			src[INPUT_SYSTOLIC] = true;
-			break;
-		default:
-			src[i] = true;
-		}
-	}
+	for (i = 0; i < INPUT_COUNT; i++)
+		if (x->reads[i])
+			sources_of(x, (enum input)i, src);
 	for (i = 0; i < INPUT_COUNT; i++)
 		r->er_used[i] = src[i] && r->er_have[i] &&
 		    input_kind((enum input)i) != INPUT_DERIVED;

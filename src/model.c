@@ -100,22 +100,6 @@ model_schema_text(size_t *len)
 	return (const char *)model_schema_json;
 }
 
-/*
- * jansson's iteration macros take a mutable json_t; iterating does not
- * modify, and this keeps the rest of the file const-correct.
- */
-static json_t *
-mut(const json_t *j)
-{
-	union {
-		const json_t	*c;
-		json_t		*m;
-	} u;
-
-	u.c = j;
-	return u.m;
-}
-
 /* --- freeing ------------------------------------------------------------ */
 
 static void
@@ -611,11 +595,13 @@ build_bands(struct load *l, struct model *m, const json_t *j)
 	path_up(l, old);
 }
 
+/* root is not const only because jansson iterates mutable objects. */
 static void
-build_inputs(struct load *l, struct model *m, const json_t *root)
+build_inputs(struct load *l, struct model *m, json_t *root)
 {
-	const json_t *fresh = json_object_get(root, "freshness_days");
-	const json_t *fin = json_object_get(root, "final_inputs"), *v;
+	json_t *fresh = json_object_get(root, "freshness_days");
+	const json_t *fin = json_object_get(root, "final_inputs");
+	json_t *v;
 	const char *k;
 	size_t i, old, o2;
 	int in;
@@ -623,7 +609,7 @@ build_inputs(struct load *l, struct model *m, const json_t *root)
 	for (i = 0; i < INPUT_COUNT; i++)
 		m->m_fresh_days[i] = input_default_fresh_days((enum input)i);
 	old = path_key(l, "freshness_days");
-	json_object_foreach(mut(fresh), k, v) {
+	json_object_foreach(fresh, k, v) {
 		o2 = path_key(l, k);
 		in = input_by_name(k);
 		if (in < 0)
@@ -682,7 +668,7 @@ build_mitigations(struct load *l, struct model *m, const json_t *list)
 }
 
 static void
-build(struct load *l, struct model *m, const json_t *root)
+build(struct load *l, struct model *m, json_t *root)
 {
 	const json_t *method = json_object_get(root, "method");
 	const json_t *corr = json_object_get(root, "calcium_correction");

@@ -38,6 +38,23 @@ fx_model(void)
 	return m;
 }
 
+struct model *fx_m;
+
+int
+fx_setup(void **state)
+{
+	fx_m = fx_model();
+	return 0;
+}
+
+int
+fx_teardown(void **state)
+{
+	model_unref(fx_m);
+	fx_m = NULL;
+	return 0;
+}
+
 /* A Reference of the resource type that carries the input. */
 static char *
 ref_for(enum input in, const char *tag)

@@ -21,6 +21,10 @@
 char	*fx_srcpath(const char *rel);
 /* conf/model.json, loaded (fails the test when it does not load). */
 struct model *fx_model(void);
+/* cmocka group setup and teardown holding conf/model.json in fx_m. */
+extern struct model *fx_m;
+int	fx_setup(void **);
+int	fx_teardown(void **);
 
 /* Set a lab/vital measured days_ago before FX_AT (canonical units). */
 void	fx_lab(struct facts *, enum input, double value, int days_ago);

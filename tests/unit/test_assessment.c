@@ -25,22 +25,7 @@
 #include "engine_fixture.h"
 #include "util.h"
 
-static struct model *M;
-
-static int
-setup(void **state)
-{
-	M = fx_model();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	model_unref(M);
-	M = NULL;
-	return 0;
-}
+#define M	fx_m
 
 static void
 ctx_init(struct assessment_ctx *c, const char *ident)
@@ -418,5 +403,5 @@ main(void)
 		cmocka_unit_test(test_assessment_vignettes_carry_expected_bands),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }

@@ -24,22 +24,7 @@
 #define CUT	0
 #define VAS	1
 
-static struct model *M;
-
-static int
-setup(void **state)
-{
-	M = fx_model();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	model_unref(M);
-	M = NULL;
-	return 0;
-}
+#define M	fx_m
 
 /* A 35-year-old on dialysis for a year with every lab in target. */
 static void
@@ -501,6 +486,42 @@ test_engine_caps_hold_for_absurd_values(void **state)
 	}
 }
 
+/* Snapshots are parsed text: any int64 time and any double can arrive. */
+static void
+test_engine_survives_extreme_times_and_values(void **state)
+{
+	static const int64_t times[] = { INT64_MIN, -1, 0, FX_AT,
+	    INT64_MAX };
+	struct facts f;
+	struct engine_result r;
+	size_t i, k;
+	int o;
+
+	for (i = 0; i < UTIL_ARRAY_LEN(times); i++) {
+		facts_init(&f);
+		facts_set(&f, INPUT_BIRTH_DATE, 1e300, 0, 0, 0, NULL);
+		facts_set(&f, INPUT_SEX, INPUT_SEX_FEMALE, 0, 0, 0, NULL);
+		facts_set(&f, INPUT_ESRD, 1, INT64_MIN, 0, 0, NULL);
+		facts_set(&f, INPUT_DIALYSIS, 1, INT64_MAX, 0, 0, NULL);
+		facts_set(&f, INPUT_CALCIUM, INFINITY, INT64_MAX, 0, 0, NULL);
+		facts_set(&f, INPUT_PHOSPHATE, NAN, INT64_MIN, 0, 0, NULL);
+		facts_set(&f, INPUT_ALBUMIN, -INFINITY, times[i], 0, 0, NULL);
+		facts_set(&f, INPUT_PTH, 1e308, times[i], FACT_HAS_ULN, NAN,
+		    NULL);
+		facts_set(&f, INPUT_CA_BINDER, NAN, 0, FACT_VALUE_UNKNOWN, 0,
+		    NULL);
+		for (k = 0; k < UTIL_ARRAY_LEN(times); k++) {
+			engine_run(M, &f, times[k], &r);
+			for (o = 0; o < MODEL_OUTCOMES; o++) {
+				assert_true(r.er_outcome[o].eo_percent >= 0 &&
+				    r.er_outcome[o].eo_percent <= 100);
+				assert_true(isfinite(
+				    r.er_outcome[o].eo_relative_risk));
+			}
+		}
+	}
+}
+
 static void
 test_engine_is_deterministic_to_the_bit(void **state)
 {
@@ -893,6 +914,7 @@ main(void)
 		cmocka_unit_test(test_engine_no_term_has_a_negative_weight),
 		cmocka_unit_test(test_engine_monotone_over_random_patients),
 		cmocka_unit_test(test_engine_caps_hold_for_absurd_values),
+		cmocka_unit_test(test_engine_survives_extreme_times_and_values),
 		cmocka_unit_test(test_engine_is_deterministic_to_the_bit),
 		cmocka_unit_test(test_engine_signature_ignores_invisible_changes),
 		cmocka_unit_test(test_engine_stale_labs_are_ignored_and_listed_missing),
@@ -909,5 +931,5 @@ main(void)
 		cmocka_unit_test(test_engine_vignettes_match_expected_bands),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }
