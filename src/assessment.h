@@ -43,7 +43,8 @@ struct assessment_ctx {
  * Append the RiskAssessment for facts (as of facts_latest_eff) to out.
  * r may be NULL, then the engine is run here; when given it must be the
  * result for exactly these facts.  Returns 0, or -1 when the facts hold
- * nothing to assess.
+ * nothing to assess or ac_subject_json is NULL or empty (R4 requires a
+ * subject).  Nothing is appended on -1.
  */
 int	assessment_build(const struct model *, const struct facts *,
 	    const struct engine_result *r, const struct assessment_ctx *,
