@@ -90,8 +90,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  at INTEGER NOT NULL,"
 	"  final INTEGER NOT NULL,"
 	"  prob_c REAL, prob_v REAL, band_c INTEGER, band_v INTEGER,"
+	"  ord INTEGER NOT NULL,"
 	"  snapshot TEXT NOT NULL);"
-	"CREATE INDEX assessments_pid ON assessments(pid, aid);"
+	"CREATE INDEX assessments_pid ON assessments(pid, ord);"
 	"CREATE TABLE outbox ("
 	"  oid INTEGER PRIMARY KEY,"
 	"  aid INTEGER NOT NULL,"
@@ -118,7 +119,7 @@ enum stmt {
 	S_F_GET, S_F_PUT, S_F_DEL, S_F_SKIP, S_F_LOAD,
 	S_RF_LATEST, S_RF_LATEST_SKIP, S_RF_ALL,
 	S_SIG_GET, S_KEYS_OF,
-	S_A_INS, S_A_GET_ID, S_PAT_SET_SIG, S_OB_SUPERSEDE, S_OB_INS,
+	S_A_INS, S_PAT_SET_SIG, S_OB_SUPERSEDE, S_OB_INS,
 	S_OB_DELIVERED, S_OB_RETRY, S_OB_DEAD, S_MODEL_INS,
 	S_COUNT
 };
@@ -182,11 +183,15 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "(flags & 8), eff ASC, rid ASC",
 	[S_SIG_GET] = "SELECT sig, subject FROM patients WHERE pid = ?1",
 	[S_KEYS_OF] = "SELECT key FROM patient_keys WHERE pid = ?1",
+	/* ord: the patient's assessments in the order they became current,
+	 * so an earlier input state that returns (a retraction) is newest
+	 * again in searches. */
 	[S_A_INS] = "INSERT INTO assessments (pid, identifier, model, created, "
-	    "at, final, prob_c, prob_v, band_c, band_v, snapshot) VALUES (?1, "
-	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT "
-	    "(identifier) DO NOTHING",
-	[S_A_GET_ID] = "SELECT aid FROM assessments WHERE identifier = ?1",
+	    "at, final, prob_c, prob_v, band_c, band_v, snapshot, ord) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT "
+	    "coalesce(max(ord), 0) + 1 FROM assessments WHERE pid = ?1)) ON "
+	    "CONFLICT (identifier) DO UPDATE SET ord = (SELECT max(ord) + 1 "
+	    "FROM assessments WHERE pid = ?1) RETURNING aid",
 	[S_PAT_SET_SIG] = "UPDATE patients SET sig = ?2, last_aid = ?3 WHERE "
 	    "pid = ?1",
 	[S_OB_SUPERSEDE] = "UPDATE outbox SET state = 2, updated = ?2 WHERE "
@@ -223,8 +228,8 @@ static const char *const rstmt_sql[R_COUNT] = {
 	    "resources r ON r.rid = h.rid WHERE r.type = ?1 AND r.id = ?2 "
 	    "AND h.version = ?3",
 	[R_KEY_GET] = "SELECT pid FROM patient_keys WHERE key = ?1",
-	[R_A_LIST] = "SELECT aid FROM assessments WHERE pid = ?1 ORDER BY aid "
-	    "DESC LIMIT ?2 OFFSET ?3",
+	[R_A_LIST] = "SELECT aid FROM assessments WHERE pid = ?1 ORDER BY ord "
+	    "DESC, aid DESC LIMIT ?2 OFFSET ?3",
 	[R_A_COUNT] = "SELECT count(*) FROM assessments WHERE pid = ?1",
 	[R_A_GET] = "SELECT a.aid, a.pid, a.identifier, a.model, a.created, "
 	    "a.at, a.snapshot, p.subject FROM assessments a JOIN patients p "
@@ -1528,19 +1533,16 @@ sq_add_assessment(struct store *s, int64_t pid, const char *identifier,
 	sqlite3_bind_int(st, 9, sum->ss_band[0]);
 	sqlite3_bind_int(st, 10, sum->ss_band[1]);
 	bind_text(st, 11, snapshot);
-	if ((rc = exec_stmt(ss, st)) != STORE_OK)
-		return rc;
-	if (sqlite3_changes(ss->w) == 1)
-		aid = sqlite3_last_insert_rowid(ss->w);
-	else {
-		/* The same input state seen before: reuse its row. */
-		st = wst(ss, S_A_GET_ID);
-		bind_text(st, 1, identifier);
+	/* New or reused, RETURNING names the row. */
+	rc = sqlite3_step(st);
+	aid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	if (rc == SQLITE_ROW)
 		rc = sqlite3_step(st);
-		aid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW)
-			return STORE_ERROR;
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE || aid == 0) {
+		log_warnx("store: cannot record an assessment: %s",
+		    sqlite3_errmsg(ss->w));
+		return map_rc(rc) == STORE_BUSY ? STORE_BUSY : STORE_ERROR;
 	}
 	st = wst(ss, S_PAT_SET_SIG);
 	sqlite3_bind_int64(st, 1, pid);

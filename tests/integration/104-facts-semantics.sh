@@ -46,12 +46,21 @@ awk -v v="$(fact $CALCIUM)" 'BEGIN { exit !(v > 9.21 && v < 9.22) }' ||
 	fail "amended value not used: $(fact $CALCIUM)"
 
 # Entered in error: withdrawn; the next latest (ca-new, 11.2) counts again.
-n2=$(assessments)
+# That input state was assessed before: its assessment is current again
+# and the newest in a search (not the one the retracted value made).
+current() {
+	curl -fsS "$BASE/fhir/RiskAssessment?subject=Patient/it-p1&_count=1" |
+	    jq -r '.entry[0].resource.id'
+}
+before=$(current)
 jq '.status = "entered-in-error"' "$T/si-am.json" >"$T/si-eie.json"
 post_json /fhir/Observation "$T/si-eie.json"
 expect_status 200
 [ "$(fact $CALCIUM)" = 11.2 ] || fail "entered-in-error not withdrawn"
-[ "$(assessments)" -gt "$n2" ] || fail "retraction did not re-run the engine"
+after=$(current)
+[ "$after" != "$before" ] || fail "retraction did not change the current assessment"
+curl -fsS "$BASE/fhir/RiskAssessment/$after" | jq -e '[.basis[].reference] | index("Observation/ca-new") != null' \
+	>/dev/null || fail "the current assessment does not rest on ca-new again"
 req GET /fhir/Observation/ca-si
 expect_jq .status entered-in-error
 

@@ -316,6 +316,7 @@ test_store_assessment_identifier_is_unique_and_outbox_supersedes(void **state)
 	struct store_outbox_row rows[8];
 	struct store_outbox_result res;
 	uint8_t sig[32] = { 1 };
+	char outcome[] = "{\"resourceType\":\"OperationOutcome\"}";
 	int64_t a1, a2, a3, pend, oldest, dead;
 	int sup, n;
 
@@ -350,7 +351,7 @@ test_store_assessment_identifier_is_unique_and_outbox_supersedes(void **state)
 	    STORE_OK);
 	assert_int_equal(n, 1);
 	res.or_state = STORE_OB_DEAD;
-	res.or_outcome = "{\"resourceType\":\"OperationOutcome\"}";
+	res.or_outcome = outcome;
 	assert_int_equal(o->w_begin(t->s), STORE_OK);
 	assert_int_equal(o->w_outbox_result(t->s, &res, t->now), STORE_OK);
 	assert_int_equal(o->w_commit(t->s), STORE_OK);
@@ -358,6 +359,37 @@ test_store_assessment_identifier_is_unique_and_outbox_supersedes(void **state)
 	    STORE_OK);
 	assert_int_equal(pend, 0);
 	assert_int_equal(dead, 1);
+}
+
+static void
+test_store_returning_input_state_is_newest_again(void **state)
+{
+	struct t *t = *state;
+	const struct store_ops *o = t->s->s_ops;
+	struct store_assess_summary sum = { true, { 1.0, 2.0 }, { 1, 1 } };
+	struct store_assessment rows[4];
+	uint8_t sig[32] = { 2 };
+	int64_t a1, a2, a3, total;
+	int sup, n, i;
+
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_add_assessment(t->s, 9, "s1", "dig", "A", 1, 1,
+	    &sum, sig, false, &a1, &sup), STORE_OK);
+	assert_int_equal(o->w_add_assessment(t->s, 9, "s2", "dig", "B", 2, 2,
+	    &sum, sig, false, &a2, &sup), STORE_OK);
+	/* A retraction brings state A back: the same row, now newest. */
+	assert_int_equal(o->w_add_assessment(t->s, 9, "s1", "dig", "A", 1, 3,
+	    &sum, sig, false, &a3, &sup), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	assert_int_equal(a3, a1);
+	assert_int_equal(o->r_assessments(t->s, 9, 0, 4, rows, &n, &total),
+	    STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(total, 2);
+	assert_int_equal(rows[0].sa_aid, a1);
+	assert_int_equal(rows[1].sa_aid, a2);
+	for (i = 0; i < n; i++)
+		store_assessment_clear(&rows[i]);
 }
 
 static void
@@ -447,6 +479,7 @@ main(void)
 		T(test_store_mean3_and_any_and_sum_fold),
 		T(test_store_patient_keys_link_and_merge),
 		T(test_store_assessment_identifier_is_unique_and_outbox_supersedes),
+		T(test_store_returning_input_state_is_newest_again),
 		T(test_store_file_is_private_and_newer_schema_refused),
 		T(test_store_failed_savepoint_harms_nothing),
 	};
