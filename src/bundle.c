@@ -65,33 +65,6 @@ fullurls_unique(const json_t *entries, size_t *dup)
 }
 
 /*
- * The Bundle without its entries' resources, for structural validation of
- * the envelope (resources of stored types are validated one by one, the
- * others are not stored and not checked).
- */
-static json_t *
-envelope(const json_t *bundle)
-{
-	json_t *copy = json_copy((json_t *)(uintptr_t)bundle);
-	json_t *entries = json_object_get(bundle, "entry"), *ne, *e, *ec;
-	size_t i;
-
-	if (copy == NULL || !json_is_array(entries))
-		return copy;
-	ne = json_array();
-	json_array_foreach(entries, i, e) {
-		if (json_is_object(e)) {
-			ec = json_copy(e);
-			json_object_del(ec, "resource");
-			json_array_append_new(ne, ec);
-		} else
-			json_array_append(ne, e);
-	}
-	json_object_set_new(copy, "entry", ne);
-	return copy;
-}
-
-/*
  * Prepare entry i: request, type, validation, extraction.  A problem is
  * recorded in the entry's diag.
  */
@@ -185,7 +158,6 @@ bundle_prepare(const json_t *doc, long max_entries,
 	const json_t *entries, *e;
 	const char *rt, *bt;
 	char expr[DIAG_EXPR_MAX];
-	json_t *env;
 	size_t i, n, dup;
 
 	memset(b, 0, sizeof(*b));
@@ -219,16 +191,10 @@ bundle_prepare(const json_t *doc, long max_entries,
 		    max_entries);
 		return -1;
 	}
-	env = envelope(doc);
-	if (env == NULL) {
-		diag_set(d, DIAG_NO_MEMORY, NULL, NULL);
+	/* The envelope only: entries' resources are validated one by one
+	 * below, and only those of the types calcifyd stores. */
+	if (fhir_validate_envelope(doc, "Bundle", d) == -1)
 		return -1;
-	}
-	if (fhir_validate(env, "Bundle", d) == -1) {
-		json_decref(env);
-		return -1;
-	}
-	json_decref(env);
 	if (!fullurls_unique(entries, &dup)) {
 		entry_expr(expr, sizeof(expr), dup, ".fullUrl");
 		diag_set(d, DIAG_DUP_FULLURL, expr, NULL);

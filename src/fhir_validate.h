@@ -31,6 +31,16 @@
  */
 int	fhir_validate(const json_t *resource, const char *path, struct diag *d);
 
+/*
+ * The same for a resource's own elements only: resources inside it other
+ * than contained ones (Bundle.entry.resource, entry.response.outcome,
+ * Parameters.parameter.resource) must be JSON objects but are not looked
+ * into, so a Bundle's envelope can be checked without copying it and its
+ * entries validated one by one with fhir_validate.
+ */
+int	fhir_validate_envelope(const json_t *resource, const char *path,
+	    struct diag *d);
+
 /* True when resourceType names an R4 resource the tables describe. */
 bool	fhir_validate_known_type(const char *type);
 
