@@ -559,6 +559,56 @@ authenticate(struct http_req *rq, const struct route *r)
 
 /* --- client certificates (mTLS) ---------------------------------------- */
 
+/*
+ * A distinguished name as a canonical string: its attributes (RDNs) sorted,
+ * blanks around them dropped, so "CN=mirth,O=Example Hospital",
+ * "O=Example Hospital, CN=mirth" and openssl's "/O=Example Hospital/CN=mirth"
+ * all name the same subject.  Escaped separators ("\,") stay inside their
+ * attribute.
+ */
+static int
+cmp_rdn(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+dn_canonical(const char *dn, char *out, size_t size)
+{
+	char copy[1024], *parts[64], *p, *start;
+	size_t n = 0, i, used = 0;
+
+	util_strlcpy(copy, dn, sizeof(copy));
+	start = copy;
+	if (*start == '/')
+		start++;
+	for (p = start;; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (*p == ',' || *p == '/' || *p == '+' || *p == '\0') {
+			char end = *p, *t = start, *e = p;
+
+			*p = '\0';
+			while (*t == ' ')
+				t++;
+			while (e > t && e[-1] == ' ')
+				*--e = '\0';
+			if (*t != '\0' && n < UTIL_ARRAY_LEN(parts))
+				parts[n++] = t;
+			if (end == '\0')
+				break;
+			start = p + 1;
+		}
+	}
+	qsort(parts, n, sizeof(*parts), cmp_rdn);
+	out[0] = '\0';
+	for (i = 0; i < n && used + 1 < size; i++)
+		used += (size_t)snprintf(out + used, size - used, "%s%s",
+		    i ? "," : "", parts[i]);
+}
+
 static void
 free_subjects(char **l, size_t n)
 {
@@ -569,8 +619,9 @@ free_subjects(char **l, size_t n)
 	free(l);
 }
 
-/* Load the subject allow-list: one DN a line as GnuTLS prints it (RFC
- * 4514, e.g. "CN=mirth,O=Example Hospital"), '#' comments.  -1 if the
+/* Load the subject allow-list: one DN a line ("CN=mirth,O=Example
+ * Hospital", attributes in any order, or openssl's "/O=.../CN=..."), '#'
+ * comments.  -1 if the
  * file cannot be read (the running list is kept). */
 static int
 load_subjects(const char *path)
@@ -595,7 +646,12 @@ load_subjects(const char *path)
 			if (len == 0 || line[0] == '#')
 				continue;
 			l = xrealloc(l, (n + 1) * sizeof(*l));
-			l[n++] = xstrdup(line);
+			{
+				char canon[1024];
+
+				dn_canonical(line, canon, sizeof(canon));
+				l[n++] = xstrdup(canon);
+			}
 		}
 		fclose(fp);
 	}
@@ -623,6 +679,7 @@ client_cert_ok(struct http_req *rq)
 	const gnutls_datum_t *peers;
 	gnutls_x509_crt_t crt = NULL;
 	gnutls_datum_t dn = { NULL, 0 };
+	char canon[1024];
 	unsigned int status = 0, np = 0;
 	bool ok = false;
 	size_t i;
@@ -632,21 +689,33 @@ client_cert_ok(struct http_req *rq)
 	if (ci == NULL || (sess = ci->tls_session) == NULL)
 		return false;
 	peers = gnutls_certificate_get_peers(sess, &np);
-	if (peers == NULL || np == 0)
+	if (peers == NULL || np == 0) {
+		log_debug("http rid=%llu no client certificate",
+		    (unsigned long long)rq->rq_id);
 		return false;
-	if (gnutls_certificate_verify_peers2(sess, &status) != 0 || status != 0)
+	}
+	if (gnutls_certificate_verify_peers2(sess, &status) != 0 ||
+	    status != 0) {
+		log_debug("http rid=%llu client certificate not trusted "
+		    "status=0x%x", (unsigned long long)rq->rq_id, status);
 		return false;
+	}
 	if (gnutls_x509_crt_init(&crt) != 0)
 		return false;
 	if (gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) == 0 &&
 	    gnutls_x509_crt_get_dn2(crt, &dn) == 0) {
+		dn_canonical((const char *)dn.data, canon, sizeof(canon));
 		pthread_mutex_lock(&subj_mtx);
 		if (subjects == NULL)
 			ok = true;
 		for (i = 0; i < nsubjects && !ok; i++)
-			if (strcmp(subjects[i], (const char *)dn.data) == 0)
+			if (strcmp(subjects[i], canon) == 0)
 				ok = true;
 		pthread_mutex_unlock(&subj_mtx);
+		if (!ok)
+			log_debug("http rid=%llu client subject not allowed "
+			    "subject=%s", (unsigned long long)rq->rq_id,
+			    (const char *)dn.data);
 	}
 	gnutls_free(dn.data);
 	gnutls_x509_crt_deinit(crt);

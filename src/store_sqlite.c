@@ -232,11 +232,11 @@ static const char *const rstmt_sql[R_COUNT] = {
 	    "DESC, aid DESC LIMIT ?2 OFFSET ?3",
 	[R_A_COUNT] = "SELECT count(*) FROM assessments WHERE pid = ?1",
 	[R_A_GET] = "SELECT a.aid, a.pid, a.identifier, a.model, a.created, "
-	    "a.at, a.snapshot, p.subject FROM assessments a JOIN patients p "
-	    "ON p.pid = a.pid WHERE a.identifier = ?1",
+	    "a.at, a.snapshot, p.subject FROM assessments a LEFT JOIN patients "
+	    "p ON p.pid = a.pid WHERE a.identifier = ?1",
 	[R_A_BY_AID] = "SELECT a.aid, a.pid, a.identifier, a.model, a.created, "
-	    "a.at, a.snapshot, p.subject FROM assessments a JOIN patients p "
-	    "ON p.pid = a.pid WHERE a.aid = ?1",
+	    "a.at, a.snapshot, p.subject FROM assessments a LEFT JOIN patients "
+	    "p ON p.pid = a.pid WHERE a.aid = ?1",
 	[R_A_PATIENT] = "SELECT key FROM patient_keys WHERE pid = ?1 ORDER BY "
 	    "key LIMIT 1",
 	[R_MODEL] = "SELECT body FROM models WHERE digest = ?1",

@@ -234,7 +234,7 @@ cmd_dead(struct store *s, int limit)
 {
 	struct store_dead *d = xcalloc((size_t)limit, sizeof(*d));
 	char enq[40], upd[40];
-	json_t *oo;
+	json_t *oo, *issue;
 	const char *diag;
 	int n = 0, i;
 
@@ -257,10 +257,23 @@ cmd_dead(struct store *s, int limit)
 		printf("  reason    %s\n", d[i].sd_row.ob_last_error);
 		oo = d[i].sd_outcome != NULL ? json_loads(d[i].sd_outcome, 0,
 		    NULL) : NULL;
-		diag = json_string_value(json_object_get(json_array_get(
-		    json_object_get(oo, "issue"), 0), "diagnostics"));
-		if (diag != NULL)
-			printf("  server    %s\n", diag);
+		issue = json_array_get(json_object_get(oo, "issue"), 0);
+		/* Servers put their explanation in diagnostics or in
+		 * details.text; show what there is. */
+		diag = json_string_value(json_object_get(issue, "diagnostics"));
+		if (diag == NULL)
+			diag = json_string_value(json_object_get(json_object_get(
+			    issue, "details"), "text"));
+		if (diag != NULL || json_string_value(json_object_get(issue,
+		    "code")) != NULL)
+			printf("  server    %s%s%s\n",
+			    json_string_value(json_object_get(issue, "code")) ?
+			    json_string_value(json_object_get(issue, "code")) :
+			    "", diag != NULL ? ": " : "",
+			    diag != NULL ? diag : "");
+		else if (d[i].sd_outcome != NULL)
+			printf("  server    (answer was not an OperationOutcome)"
+			    "\n");
 		json_decref(oo);
 		store_dead_clear(&d[i]);
 	}

@@ -51,7 +51,7 @@ done
 # ... and in calcifyd.conf(5), with its default.
 "$CALCIFYD" --list-keys | while IFS=$'\t' read -r key type def help; do
 	name=${key#*.}
-	grep -q "^\.B $name \\fR($type, default" "$top_srcdir/man/calcifyd.conf.5" ||
+	grep -qF ".B $name \\fR($type, default" "$top_srcdir/man/calcifyd.conf.5" ||
 		fail "calcifyd.conf(5) does not document $key"
 done
 
