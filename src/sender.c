@@ -469,14 +469,21 @@ collect_done(void)
 {
 	struct transfer *t;
 	CURLMsg *msg;
+	CURLcode result;
+	CURL *easy;
 	int left;
 
 	while ((msg = curl_multi_info_read(S.multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
-		finish(t, msg->data.result);
-		if (t->used && t->easy == msg->easy_handle) {
+		/* curl frees msg with its handle: copy before acting. */
+		easy = msg->easy_handle;
+		result = msg->data.result;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &t);
+		finish(t, result);
+		/* finish() may have started a new transfer in this slot (a
+		 * token renewal); clear only the one that ended. */
+		if (t->used && t->easy == easy) {
 			xfer_clear(t);
 			S.nxfer--;
 		}

@@ -11,7 +11,7 @@ D="$top_srcdir/tests/data/ingest"
 
 # --- request head size -------------------------------------------------------
 cfy_start -o http.max_header=4k -o http.max_connections_per_ip=4 \
-	-o http.request_timeout_ms=2000
+	-o http.request_timeout_ms=4000
 big=$(head -c 8000 /dev/zero | tr '\0' 'x')
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$BASE/healthz")
 [ "$code" = 431 ] || fail "oversized head: expected 431, got $code"
@@ -22,26 +22,28 @@ expect_status 200
 # Hold 3 idle connections and trickle a request head through a 4th byte by
 # byte (slowloris); the 5th is refused by the per-address limit, and once the
 # idle ones time out other clients are served again without delay.
-python3 - "$CFY_PORT" "$T/slow.done" <<'PY' &
+python3 - "$CFY_PORT" "$T/slow.done" "$T/slow.open" <<'PY' &
 import socket, sys, time
 port = int(sys.argv[1])
 idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
 slow = socket.create_connection(("127.0.0.1", port))
+open(sys.argv[3], "w").write("open")
 for ch in b"GET /healthz HTTP/1.1\r\nHost: x\r\n":
     slow.send(bytes([ch]))
     time.sleep(0.05)
 time.sleep(1.5)
 open(sys.argv[2], "w").write("ok")
-time.sleep(3)
+time.sleep(6)
 PY
 echo $! >"$T/slow.pid"
-sleep 0.5
+for i in $(seq 1 50); do [ -s "$T/slow.open" ] && break; sleep 0.05; done
+sleep 0.2
 # The limit (4 per address) is taken: a fifth connection is not served.
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/healthz" || true)
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$BASE/healthz" || true)
 [ "$code" != 200 ] || fail "a connection beyond http.max_connections_per_ip was served"
 # Idle connections are closed after http.request_timeout_ms; then a normal
 # client is served at once even though the slow one is still trickling.
-for i in $(seq 1 60); do
+for i in $(seq 1 100); do
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$BASE/healthz" || true)
 	[ "$code" = 200 ] && break
 	sleep 0.1
