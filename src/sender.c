@@ -271,7 +271,7 @@ xfer_clear(struct transfer *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static void finish(struct transfer *, CURLcode);
+static bool finish(struct transfer *, CURLcode);
 
 /*
  * Start delivering one row (already marked busy).  Problems that end the
@@ -374,8 +374,10 @@ start(const struct store_outbox_row *row, bool reauthed)
 	metrics_gauge_set(MG_INFLIGHT, S.nxfer);
 }
 
-/* Decide and report the outcome of one finished transfer. */
-static void
+/* Decide and report the outcome of one finished transfer.  Returns true
+ * when it has released the slot itself (a token renewal restarts the row,
+ * possibly in the same slot and with an easy handle at the same address). */
+static bool
 finish(struct transfer *t, CURLcode cc)
 {
 	const struct store_outbox_row *row = &t->row;
@@ -402,7 +404,7 @@ finish(struct transfer *t, CURLcode cc)
 		    NULL);
 		log_debug("delivery oid=%lld status=%ld", (long long)row->ob_oid,
 		    status);
-		return;
+		return false;
 	case SENDER_REAUTH: {
 		struct store_outbox_row copy = *row;
 
@@ -413,7 +415,7 @@ finish(struct transfer *t, CURLcode cc)
 		S.nxfer--;
 		metrics_gauge_set(MG_INFLIGHT, S.nxfer);
 		start(&copy, true);
-		return;
+		return true;
 	}
 	case SENDER_DEAD:
 		metrics_inc(status == 412 ? M_DELIV_DUPS : M_DELIV_DEAD);
@@ -428,7 +430,7 @@ finish(struct transfer *t, CURLcode cc)
 		    "duplicates_at_server" : "client_error");
 		report(row->ob_oid, STORE_OB_DEAD, 0, (int)status, err,
 		    t->resp.b_len > 0 ? t->resp.b_data : NULL);
-		return;
+		return false;
 	case SENDER_RETRY:
 		break;
 	}
@@ -446,7 +448,7 @@ finish(struct transfer *t, CURLcode cc)
 		    row->ob_attempts + 1, err);
 		report(row->ob_oid, STORE_OB_DEAD, 0, (int)status, err,
 		    t->resp.b_len > 0 ? t->resp.b_data : NULL);
-		return;
+		return false;
 	}
 	ra = sender_retry_after_ms(t->retry_after, now);
 	r = (unsigned)rand_r(&S.rng);
@@ -462,6 +464,7 @@ finish(struct transfer *t, CURLcode cc)
 		    "last=%s", (long long)row->ob_oid, row->ob_attempts + 1,
 		    (long long)(next - now), err);
 	report(row->ob_oid, STORE_OB_PENDING, next, (int)status, err, NULL);
+	return false;
 }
 
 static void
@@ -480,10 +483,7 @@ collect_done(void)
 		easy = msg->easy_handle;
 		result = msg->data.result;
 		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &t);
-		finish(t, result);
-		/* finish() may have started a new transfer in this slot (a
-		 * token renewal); clear only the one that ended. */
-		if (t->used && t->easy == easy) {
+		if (!finish(t, result)) {
 			xfer_clear(t);
 			S.nxfer--;
 		}
