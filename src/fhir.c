@@ -86,6 +86,54 @@ depth_ok(const char *p, size_t len, int max)
 	return true;
 }
 
+/* jansson's error, as a diag: err.text can quote the input, so only the
+ * kind and the position are reported. */
+static void
+parse_error(const json_error_t *err, struct diag *d)
+{
+	static const struct {
+		enum json_error_code	 jc;
+		enum diag_code		 dc;
+		const char		*what;
+	} kinds[] = {
+		{ json_error_duplicate_key, DIAG_JSON_DUP_KEY,
+		    "duplicate key in a JSON object" },
+		{ json_error_invalid_utf8, DIAG_JSON_UTF8, "invalid UTF-8" },
+		{ json_error_null_character, DIAG_JSON_NUL,
+		    "NUL character (\\u0000)" },
+		{ json_error_null_byte_in_key, DIAG_JSON_NUL,
+		    "NUL character (\\u0000)" },
+		{ json_error_numeric_overflow, DIAG_JSON_NUMBER,
+		    "number out of range" },
+	};
+	enum json_error_code jc = json_error_code(err);
+	size_t i;
+
+	for (i = 0; i < UTIL_ARRAY_LEN(kinds); i++)
+		if (kinds[i].jc == jc) {
+			diag_set(d, kinds[i].dc, NULL, "%s at line %d, column %d",
+			    kinds[i].what, err->line, err->column);
+			return;
+		}
+	switch (jc) {
+	case json_error_stack_overflow:
+		diag_set(d, DIAG_JSON_DEPTH, NULL, NULL);
+		break;
+	case json_error_out_of_memory:
+		diag_set(d, DIAG_NO_MEMORY, NULL, NULL);
+		break;
+	case json_error_premature_end_of_input:
+		diag_set(d, DIAG_BAD_JSON, NULL,
+		    "the JSON ends early (truncated body?)");
+		break;
+	default:
+		diag_set(d, DIAG_BAD_JSON, NULL,
+		    "malformed JSON at line %d, column %d", err->line,
+		    err->column);
+		break;
+	}
+}
+
 json_t *
 fhir_parse(const char *body, size_t len, int max_depth, struct diag *d)
 {
@@ -108,45 +156,7 @@ fhir_parse(const char *body, size_t len, int max_depth, struct diag *d)
 	}
 	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 	if (j == NULL) {
-		/* err.text can quote the input; report position only. */
-		switch (json_error_code(&err)) {
-		case json_error_duplicate_key:
-			diag_set(d, DIAG_JSON_DUP_KEY, NULL,
-			    "duplicate key in a JSON object at line %d, column %d",
-			    err.line, err.column);
-			break;
-		case json_error_invalid_utf8:
-			diag_set(d, DIAG_JSON_UTF8, NULL,
-			    "invalid UTF-8 at line %d, column %d", err.line,
-			    err.column);
-			break;
-		case json_error_null_character:
-		case json_error_null_byte_in_key:
-			diag_set(d, DIAG_JSON_NUL, NULL,
-			    "NUL character (\\u0000) at line %d, column %d",
-			    err.line, err.column);
-			break;
-		case json_error_numeric_overflow:
-			diag_set(d, DIAG_JSON_NUMBER, NULL,
-			    "number out of range at line %d, column %d",
-			    err.line, err.column);
-			break;
-		case json_error_stack_overflow:
-			diag_set(d, DIAG_JSON_DEPTH, NULL, NULL);
-			break;
-		case json_error_out_of_memory:
-			diag_set(d, DIAG_NO_MEMORY, NULL, NULL);
-			break;
-		case json_error_premature_end_of_input:
-			diag_set(d, DIAG_BAD_JSON, NULL,
-			    "the JSON ends early (truncated body?)");
-			break;
-		default:
-			diag_set(d, DIAG_BAD_JSON, NULL,
-			    "malformed JSON at line %d, column %d", err.line,
-			    err.column);
-			break;
-		}
+		parse_error(&err, d);
 		return NULL;
 	}
 	if (!json_is_object(j)) {

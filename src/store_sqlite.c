@@ -310,19 +310,26 @@ map_rc(int rc)
 	}
 }
 
+/* The cached prepared statement in *slot, reset and unbound, prepared on
+ * first use. */
+static sqlite3_stmt *
+cached_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql, int i)
+{
+	if (*slot == NULL && sqlite3_prepare_v3(db, sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+		log_warnx("store: cannot prepare statement %d: %s", i,
+		    sqlite3_errmsg(db));
+		return NULL;
+	}
+	sqlite3_reset(*slot);
+	sqlite3_clear_bindings(*slot);
+	return *slot;
+}
+
 static sqlite3_stmt *
 wst(struct sqlite_store *ss, enum stmt i)
 {
-	if (ss->st[i] == NULL &&
-	    sqlite3_prepare_v3(ss->w, stmt_sql[i], -1,
-	    SQLITE_PREPARE_PERSISTENT, &ss->st[i], NULL) != SQLITE_OK) {
-		log_warnx("store: cannot prepare statement %d: %s", (int)i,
-		    sqlite3_errmsg(ss->w));
-		return NULL;
-	}
-	sqlite3_reset(ss->st[i]);
-	sqlite3_clear_bindings(ss->st[i]);
-	return ss->st[i];
+	return cached_stmt(ss->w, &ss->st[i], stmt_sql[i], (int)i);
 }
 
 /* Step a statement that returns no rows; reset it. */
@@ -430,16 +437,7 @@ reader_get(struct sqlite_store *ss)
 static sqlite3_stmt *
 rst(struct reader *r, enum rstmt i)
 {
-	if (r->st[i] == NULL &&
-	    sqlite3_prepare_v3(r->db, rstmt_sql[i], -1,
-	    SQLITE_PREPARE_PERSISTENT, &r->st[i], NULL) != SQLITE_OK) {
-		log_warnx("store: cannot prepare read statement %d: %s", (int)i,
-		    sqlite3_errmsg(r->db));
-		return NULL;
-	}
-	sqlite3_reset(r->st[i]);
-	sqlite3_clear_bindings(r->st[i]);
-	return r->st[i];
+	return cached_stmt(r->db, &r->st[i], rstmt_sql[i], 100 + (int)i);
 }
 
 /*

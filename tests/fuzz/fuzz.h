@@ -7,6 +7,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "terminology.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
@@ -14,5 +18,21 @@
 
 int	LLVMFuzzerInitialize(int *argc, char ***argv);
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The shipped code table, loaded once per target; a missing or broken
+ * table is a broken harness, not a finding. */
+static inline struct terminology *
+fuzz_load_codes(void)
+{
+	FILE *devnull = fopen("/dev/null", "w");
+	struct terminology *t;
+
+	t = terminology_load(TOP_SRCDIR "/conf/codes.tsv", devnull);
+	if (devnull != NULL)
+		fclose(devnull);
+	if (t == NULL)
+		abort();
+	return t;
+}
 
 #endif
