@@ -1,12 +1,12 @@
 -- obs.lua - wrk script: one distinct FHIR Observation (serum calcium) per
 -- request, spread over 10,000 patients, values 8.5-11.4 mg/dL.  Each wrk
--- thread numbers its requests from its own offset so ids never repeat.
+-- thread numbers its requests from its own offset so ids never repeat
+-- (offset must be a global: thread:set() writes the thread's globals).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/fhir+json"
 wrk.headers["Prefer"] = "return=minimal"
 
 local counter = 0
-local offset = 0
 
 setup = function(thread)
   counter = counter + 1

@@ -283,7 +283,6 @@ apply_entry(struct store *s, struct ingest_entry *e, int64_t now,
 			e->ie_outcome = INGEST_EXISTS;
 			e->ie_info = cur;
 			e->ie_resid = id;
-			metrics_inc(M_RES_EXISTS);
 			return 0;
 		}
 	}
@@ -306,7 +305,6 @@ apply_entry(struct store *s, struct ingest_entry *e, int64_t now,
 			e->ie_outcome = INGEST_UNCHANGED;
 			e->ie_info = old;
 			e->ie_resid = xstrdup(it->fi_id);
-			metrics_inc(M_RES_UNCHANGED);
 			*pid_out = pid;
 			*affects = merged;
 			return 0;
@@ -314,30 +312,62 @@ apply_entry(struct store *s, struct ingest_entry *e, int64_t now,
 		if (s->s_ops->w_put_resource(s, it, pid, &old, now, &cur) < 0)
 			return -1;
 		e->ie_outcome = INGEST_UPDATED;
-		metrics_inc(M_RES_UPDATED);
-		if (it->fi_retract && !old.ri_retracted)
-			metrics_inc(M_RETRACTED);
+		e->ie_retracted = it->fi_retract && !old.ri_retracted;
 		*affects = true;
 	} else {
 		if (s->s_ops->w_put_resource(s, it, pid, NULL, now, &cur) < 0)
 			return -1;
 		e->ie_outcome = INGEST_CREATED;
-		metrics_inc(M_RES_CREATED);
 		*affects = it->fi_nfacts > 0 || merged;
-	}
-	switch (it->fi_unused) {
-	case FHIR_UNUSED_CODE: metrics_inc(M_UNUSED_CODE); break;
-	case FHIR_UNUSED_UNIT: metrics_inc(M_UNUSED_UNIT); break;
-	case FHIR_UNUSED_STATUS: metrics_inc(M_UNUSED_STATUS); break;
-	case FHIR_UNUSED_ABSENT: metrics_inc(M_UNUSED_ABSENT); break;
-	case FHIR_UNUSED_NOTIME: metrics_inc(M_UNUSED_NOTIME); break;
-	case FHIR_UNUSED_NOVALUE: metrics_inc(M_UNUSED_NOVALUE); break;
-	default: break;
 	}
 	e->ie_info = cur;
 	e->ie_resid = xstrdup(it->fi_id);
 	*pid_out = pid;
 	return 0;
+}
+
+/* Count what a committed job stored (after COMMIT: a request rolled
+ * back or retried inside the writer is not counted twice). */
+static void
+count_outcomes(const struct ingest_job *j)
+{
+	static const enum metrics_counter unused[] = {
+		[FHIR_UNUSED_CODE] = M_UNUSED_CODE,
+		[FHIR_UNUSED_UNIT] = M_UNUSED_UNIT,
+		[FHIR_UNUSED_STATUS] = M_UNUSED_STATUS,
+		[FHIR_UNUSED_ABSENT] = M_UNUSED_ABSENT,
+		[FHIR_UNUSED_NOTIME] = M_UNUSED_NOTIME,
+		[FHIR_UNUSED_NOVALUE] = M_UNUSED_NOVALUE,
+	};
+	const struct ingest_entry *e;
+	int i;
+
+	for (i = 0; i < j->ij_n; i++) {
+		e = &j->ij_entries[i];
+		if (!e->ie_apply)
+			continue;
+		switch (e->ie_outcome) {
+		case INGEST_EXISTS:
+			metrics_inc(M_RES_EXISTS);
+			continue;
+		case INGEST_UNCHANGED:
+			metrics_inc(M_RES_UNCHANGED);
+			continue;
+		case INGEST_UPDATED:
+			metrics_inc(M_RES_UPDATED);
+			if (e->ie_retracted)
+				metrics_inc(M_RETRACTED);
+			break;
+		case INGEST_CREATED:
+			metrics_inc(M_RES_CREATED);
+			break;
+		default:
+			continue;
+		}
+		if ((size_t)e->ie_item.fi_unused < UTIL_ARRAY_LEN(unused) &&
+		    e->ie_item.fi_unused != FHIR_USED)
+			metrics_inc(unused[e->ie_item.fi_unused]);
+	}
 }
 
 static void
@@ -367,78 +397,134 @@ fail_entries(struct ingest_job *j, enum diag_code code, const char *msg)
 	}
 }
 
-/*
- * Apply one job inside the open transaction, under its own savepoint.
- * Entries of a batch get nested savepoints; a transaction's first failing
- * entry rolls the whole job back.
- */
+/* Forget what an attempt at a job left in its entries (it was rolled
+ * back and runs again). */
 static void
-run_job(struct store *s, const struct model *m, struct ingest_job *j,
-    int64_t now)
+reset_entries(struct ingest_job *j)
 {
-	int64_t *pids = NULL, pid;
-	int npids = 0, i, rc;
-	bool affects, failed = false;
+	int i;
 
-	j->ij_now = now;
-	j->ij_failed_entry = -1;
-	if (s->s_ops->w_savepoint(s, 1) != STORE_OK)
-		goto store_failed;
-	for (i = 0; i < j->ij_nresults; i++)
-		if (s->s_ops->w_outbox_result(s, &j->ij_results[i], now) < 0)
-			goto rollback;
-	if (j->ij_n > 0)
-		pids = xmalloc(sizeof(*pids) * (size_t)UTIL_MIN(j->ij_n + 1,
-		    MAX_PATIENTS_PER_JOB));
 	for (i = 0; i < j->ij_n; i++) {
 		struct ingest_entry *e = &j->ij_entries[i];
 
 		if (!e->ie_apply)
 			continue;
-		if (!j->ij_atomic && s->s_ops->w_savepoint(s, 2) != STORE_OK)
-			goto rollback;
+		e->ie_outcome = INGEST_NONE;
+		e->ie_retracted = false;
+		diag_clear(&e->ie_diag);
+		free(e->ie_resid);
+		e->ie_resid = NULL;
+	}
+}
+
+enum attempt { ATTEMPT_OK, ATTEMPT_STORE_FAILED, ATTEMPT_REJECTED,
+    ATTEMPT_AGAIN };
+
+/*
+ * One attempt at a job's entries and engine runs, inside savepoint 1.
+ * careful: a batch's entries each get a nested savepoint, so a failing
+ * entry is undone alone.  Not careful (the common case, and the fast
+ * one: SQLite copies every page a savepoint touches): the first failing
+ * entry returns ATTEMPT_AGAIN and the caller redoes the job carefully.
+ * A transaction's failing entry returns ATTEMPT_REJECTED either way.
+ */
+static enum attempt
+attempt_job(struct store *s, const struct model *m, struct ingest_job *j,
+    int64_t now, bool careful, int64_t *pids)
+{
+	int npids = 0, i, rc;
+	int64_t pid;
+	bool affects;
+
+	for (i = 0; i < j->ij_nresults; i++)
+		if (s->s_ops->w_outbox_result(s, &j->ij_results[i], now) < 0)
+			return ATTEMPT_STORE_FAILED;
+	for (i = 0; i < j->ij_n; i++) {
+		struct ingest_entry *e = &j->ij_entries[i];
+
+		if (!e->ie_apply)
+			continue;
+		if (careful && s->s_ops->w_savepoint(s, 2) != STORE_OK)
+			return ATTEMPT_STORE_FAILED;
 		rc = apply_entry(s, e, now, &pid, &affects);
+		if (rc == -1 && (j->ij_atomic || !careful))
+			return j->ij_atomic ? ATTEMPT_STORE_FAILED :
+			    ATTEMPT_AGAIN;
 		if (rc == -1) {
-			if (j->ij_atomic)
-				goto rollback;
 			s->s_ops->w_rollback_to(s, 2);
 			metrics_inc(M_STORE_ERRORS);
 			diag_set(&e->ie_diag, DIAG_STORE, NULL, NULL);
 			continue;
 		}
 		if (diag_failed(&e->ie_diag)) {
-			metrics_inc(M_RES_REJECTED);
 			if (j->ij_atomic) {
+				metrics_inc(M_RES_REJECTED);
 				j->ij_diag = e->ie_diag;
 				j->ij_failed_entry = i;
-				failed = true;
-				break;
+				return ATTEMPT_REJECTED;
 			}
+			if (!careful)
+				return ATTEMPT_AGAIN;
+			metrics_inc(M_RES_REJECTED);
 			s->s_ops->w_rollback_to(s, 2);
 			continue;
 		}
-		if (!j->ij_atomic && s->s_ops->w_release(s, 2) != STORE_OK)
-			goto rollback;
+		if (careful && s->s_ops->w_release(s, 2) != STORE_OK)
+			return ATTEMPT_STORE_FAILED;
 		if (affects)
 			add_pid(pids, &npids, pid);
 	}
-	if (failed) {
+	/* One engine run per affected patient, whatever the entry count. */
+	for (i = 0; i < npids; i++)
+		if (assess(s, m, pids[i], now) < 0)
+			return ATTEMPT_STORE_FAILED;
+	return ATTEMPT_OK;
+}
+
+/*
+ * Apply one job inside the open transaction, under its own savepoint.
+ * A transaction's first failing entry rolls the whole job back; a batch's
+ * failing entry is undone alone (by redoing the job carefully).
+ */
+static void
+run_job(struct store *s, const struct model *m, struct ingest_job *j,
+    int64_t now)
+{
+	int64_t *pids;
+	enum attempt a;
+	int i;
+
+	j->ij_now = now;
+	j->ij_failed_entry = -1;
+	pids = xmalloc(sizeof(*pids) * (size_t)UTIL_MIN(j->ij_n + 1,
+	    MAX_PATIENTS_PER_JOB));
+	if (s->s_ops->w_savepoint(s, 1) != STORE_OK)
+		goto store_failed;
+	a = attempt_job(s, m, j, now, false, pids);
+	if (a == ATTEMPT_AGAIN) {
+		s->s_ops->w_rollback_to(s, 1);
+		reset_entries(j);
+		if (s->s_ops->w_savepoint(s, 1) != STORE_OK)
+			goto store_failed;
+		a = attempt_job(s, m, j, now, true, pids);
+	}
+	switch (a) {
+	case ATTEMPT_OK:
+		if (s->s_ops->w_release(s, 1) != STORE_OK)
+			goto store_failed;
+		free(pids);
+		return;
+	case ATTEMPT_REJECTED:
 		s->s_ops->w_rollback_to(s, 1);
 		for (i = 0; i < j->ij_n; i++)
 			if (i != j->ij_failed_entry)
 				j->ij_entries[i].ie_outcome = INGEST_NONE;
 		free(pids);
 		return;
+	case ATTEMPT_STORE_FAILED:
+	case ATTEMPT_AGAIN:
+		break;
 	}
-	/* One engine run per affected patient, whatever the entry count. */
-	for (i = 0; i < npids; i++)
-		if (assess(s, m, pids[i], now) < 0)
-			goto rollback;
-	free(pids);
-	if (s->s_ops->w_release(s, 1) != STORE_OK)
-		goto store_failed;
-	return;
-rollback:
 	s->s_ops->w_rollback_to(s, 1);
 store_failed:
 	free(pids);
@@ -485,6 +571,9 @@ run_batch(struct ingest_job *jobs, long n)
 			run_job(s, m, j, now);
 		ok = s->s_ops->w_commit(s) == STORE_OK;
 	}
+	for (j = jobs; ok && j != NULL; j = j->ij_next)
+		if (!diag_failed(&j->ij_diag))
+			count_outcomes(j);
 	if (!ok) {
 		/* Nothing of this batch is stored: say so to everyone. */
 		s->s_ops->w_rollback(s);
@@ -510,6 +599,7 @@ writer_main(void *arg)
 	bool outbox_rows;
 	long n;
 
+	util_thread_name("cfy-writer");
 	for (;;) {
 		pthread_mutex_lock(&W.mtx);
 		while (W.head == NULL && !W.stopping) {

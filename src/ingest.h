@@ -44,6 +44,7 @@ struct ingest_entry {
 	struct diag		 ie_diag;	/* 4xx/5xx when failed */
 	struct store_resinfo	 ie_info;	/* version stored or matched */
 	char			*ie_resid;	/* owned: id of that version */
+	bool			 ie_retracted;	/* this version retracts it */
 };
 
 struct ingest_job;

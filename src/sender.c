@@ -559,6 +559,7 @@ sender_main(void *arg)
 {
 	int running, i;
 
+	util_thread_name("cfy-sender");
 	while (!atomic_load(&S.stopping)) {
 		apply_reconfigure();
 		fill();

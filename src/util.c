@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -660,4 +661,13 @@ util_random(void *p, size_t n)
 		n -= (size_t)r;
 	}
 	return 0;
+}
+
+void
+util_thread_name(const char *name)
+{
+	char n[16];
+
+	snprintf(n, sizeof(n), "%s", name);
+	(void)pthread_setname_np(pthread_self(), n);
 }

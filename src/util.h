@@ -118,6 +118,9 @@ int64_t	 util_days_from_civil(int64_t, unsigned, unsigned);
 void	 util_civil_from_days(int64_t, int64_t *, unsigned *, unsigned *);
 
 int64_t	 util_now_ms(void);		/* CLOCK_REALTIME */
+/* Name the calling thread (top -H, perf, /proc/PID/task/N/comm); at most
+ * 15 characters. */
+void	 util_thread_name(const char *);
 int64_t	 util_mono_us(void);		/* CLOCK_MONOTONIC */
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */

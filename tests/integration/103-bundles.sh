@@ -124,6 +124,32 @@ req GET '/fhir/RiskAssessment?subject=Patient/6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a
 expect_jq '.entry[0].resource.subject.reference' \
 	'Patient/6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a01'
 
+# --- batch: an entry refused by the writer itself (an id moved to another
+# patient) is undone alone: its new patient is not created, the entries
+# around it are stored, and each stored resource is counted once.
+created0=$(metric 'calcifyd_ingest_resources_total{result="created"}')
+rejected0=$(metric 'calcifyd_ingest_resources_total{result="rejected"}')
+patients0=$(count "SELECT count(*) FROM patients")
+w1=$(jq '.id = "w-1" | .identifier[0].value = "W-1" | .subject.reference = "Patient/w-a"' "$D/obs-calcium.json" | entry POST Observation)
+w2=$(jq '.id = "w-1" | .identifier[0].value = "W-2" | .subject.reference = "Patient/w-moved"' "$D/obs-calcium.json" | entry POST Observation)
+w3=$(jq '.id = "w-3" | .identifier[0].value = "W-3" | .subject.reference = "Patient/w-b"' "$D/obs-calcium.json" | entry POST Observation)
+jq -n --argjson a "$w1" --argjson b "$w2" --argjson c "$w3" \
+	'{resourceType: "Bundle", type: "batch", entry: [$a, $b, $c]}' >"$T/batch-w.json"
+post_json /fhir "$T/batch-w.json"
+expect_status 200
+expect_jq '.entry[0].response.status' '201 Created'
+expect_jq '.entry[1].response.status' '422 Unprocessable Entity'
+expect_jq '.entry[1].response.outcome.issue[0].details.coding[0].code' '1202'
+expect_jq '.entry[2].response.status' '201 Created'
+[ "$(count "SELECT count(*) FROM patients")" = $((patients0 + 2)) ] ||
+	fail "the refused entry's patient was created, or a good entry's was not"
+[ "$(count "SELECT count(*) FROM resources WHERE id IN ('w-1', 'w-3')")" = 2 ] ||
+	fail "the good entries around a refused one were not stored"
+[ "$(metric 'calcifyd_ingest_resources_total{result="created"}')" = $((created0 + 2)) ] ||
+	fail "created resources were not counted exactly once"
+[ "$(metric 'calcifyd_ingest_resources_total{result="rejected"}')" = $((rejected0 + 1)) ] ||
+	fail "the refused entry was not counted once"
+
 # --- collection: no request elements, entry by entry.
 jq '.type = "collection" | .entry |= map(del(.request))' "$T/tx-uuid.json" \
 	>"$T/collection.json"
