@@ -35,6 +35,7 @@ struct opts {
 	double		 si;		/* fraction of patients in SI units */
 	int64_t		 as_of_days;	/* days since epoch */
 	bool		 labs_only;	/* Patient, ESRD and four labs */
+	bool		 core_only;	/* Patient, calcium and phosphate */
 };
 
 /* --- random numbers: splitmix64 seeding xoshiro256** ------------------- */
@@ -253,6 +254,8 @@ patient(struct gen *g, const struct opts *o, long long n)
 	    "\"value\":\"%lld\"}],\"gender\":\"%s\",\"birthDate\":\"%s\"", n,
 	    male ? "male" : "female", date);
 	res_close(g);
+	if (o->core_only)
+		goto labs;
 	condition(g, n, "esrd", "46177005", "End-stage renal disease",
 	    start - (int64_t)(uni(&r) * 180));
 	if (o->labs_only)
@@ -297,6 +300,8 @@ labs:
 	else
 		observation(g, n, "p", "2777-1", "Phosphate [Mass/volume] in "
 		    "Serum or Plasma", v, 1, "mg/dL", day, 1);
+	if (o->core_only)
+		return;
 	v = clamp(300 * exp(normal(&r, 0, 0.8)), 10, 4000);
 	if (si)
 		observation(g, n, "pth", "14866-8", "Parathyrin.intact "
@@ -373,14 +378,15 @@ usage(FILE *fp)
 	fprintf(fp,
 "usage: calcify-cohortgen -n N [--seed S] [--start K] [--format bundle|batch|ndjson]\n"
 "                         [--out DIR|-] [--si-fraction F] [--as-of YYYY-MM-DD]\n"
-"                         [--profile full|labs]\n"
+"                         [--profile full|labs|core]\n"
 "\n"
 "Writes N synthetic dialysis patients as FHIR R4: one batch Bundle per\n"
 "patient (bundle), per 100 patients (batch), or one resource a line\n"
 "(ndjson).  With --out DIR files go into DIR; with --out - (default) to\n"
 "standard output, one Bundle a line.  The same arguments give the same\n"
 "bytes; patient numbers start at K (default 1).  --profile labs writes only\n"
-"the Patient, the ESRD diagnosis and four labs (scale tests).\n");
+"the Patient, the ESRD diagnosis and four labs (scale tests); --profile core\n"
+"only the Patient, calcium and phosphate (the million-patient benchmark).\n");
 }
 
 static int
@@ -487,7 +493,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { 0, 1, 42, F_BUNDLE, "-", 0.3, 0, false };
+	struct opts o = { 0, 1, 42, F_BUNDLE, "-", 0.3, 0, false, false };
 	long long v;
 	int64_t ms;
 	int ch;
@@ -537,6 +543,8 @@ main(int argc, char **argv)
 		case 'p':
 			if (strcmp(optarg, "labs") == 0)
 				o.labs_only = true;
+			else if (strcmp(optarg, "core") == 0)
+				o.core_only = true;
 			else if (strcmp(optarg, "full") != 0)
 				goto bad;
 			break;

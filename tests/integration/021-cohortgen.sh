@@ -41,6 +41,14 @@ for f in "$T"/bundles/*.json "$T"/batch/*.json; do
 	jq -e '.resourceType == "Bundle" and .type == "batch"' "$f" >/dev/null ||
 		fail "$f is not a batch Bundle"
 done
+# The profiles write what they say: labs (Patient, ESRD, four labs) and
+# core (Patient, calcium, phosphate).
+"$GEN" -n 50 --seed 7 --format ndjson --profile labs >"$T/labs.ndjson"
+[ "$(wc -l <"$T/labs.ndjson")" = 300 ] || fail "labs: not 6 resources a patient"
+"$GEN" -n 50 --seed 7 --format ndjson --profile core >"$T/core.ndjson"
+[ "$(wc -l <"$T/core.ndjson")" = 150 ] || fail "core: not 3 resources a patient"
+jq -e -s 'map(.resourceType) | unique == ["Observation", "Patient"]' \
+	"$T/core.ndjson" >/dev/null || fail "core: other resource types"
 rc=0
 "$GEN" -n 0 >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "usage error must exit 2"
