@@ -51,7 +51,7 @@ X(ENTRY_METHOD, 1117, 405, "not-supported", "error", "a Bundle entry uses a meth
 X(DUP_FULLURL,  1118, 400, "invariant",  "error", "two Bundle entries share a fullUrl (bdl-7)") \
 X(ID_MISMATCH,  1119, 400, "invalid",    "error", "the resource id differs from the id in the URL") \
 /* 1200-1299: business rules (valid FHIR calcifyd cannot use safely) */ \
-X(NO_PATIENT,   1200, 422, "business-rule", "error", "the resource has no Patient subject calcifyd can identify") \
+X(NO_PATIENT,   1200, 422, "business-rule", "error", "reserved: resources without an identifiable Patient are now stored, not used") \
 X(OUT_OF_BOUNDS, 1201, 422, "business-rule", "error", "a value is outside physiological bounds") \
 X(PATIENT_CONFLICT, 1202, 422, "business-rule", "error", "an update moves a resource to another patient") \
 /* 1300-1399: conditional operations */				\

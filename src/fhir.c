@@ -412,9 +412,41 @@ patient_identity(struct fhir_item *it, const json_t *pat, const char *id,
 	}
 }
 
+static int
+no_patient(struct fhir_item *it)
+{
+	it->fi_unused = FHIR_UNUSED_NOPATIENT;
+	return 1;
+}
+
+/* The contained Patient with that id, if it has an identifier value. */
+static const json_t *
+contained_patient(const json_t *res, const char *id)
+{
+	const json_t *c, *x;
+	const char *rt, *cid;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(res, "contained"), i, c) {
+		rt = str(c, "resourceType");
+		cid = str(c, "id");
+		if (rt == NULL || cid == NULL || strcmp(rt, "Patient") != 0 ||
+		    strcmp(cid, id) != 0)
+			continue;
+		json_array_foreach(json_object_get(c, "identifier"), k, x)
+			if (str(x, "value") != NULL)
+				return c;
+		return NULL;
+	}
+	return NULL;
+}
+
 /*
  * Resolve Observation.subject (or Condition.subject ...) to patient keys.
- * Returns 0, or -1 with d set.
+ * Returns 0; 1 when the subject names no patient calcifyd can identify (no
+ * subject, a Group, a contained Patient without an identifier): the
+ * resource is stored but not used, as FHIR.md's "required for use" says;
+ * or -1 with d set (a urn:uuid reference that resolves to nothing).
  */
 static int
 subject_identity(struct fhir_item *it, const json_t *res, const char *path,
@@ -424,12 +456,8 @@ subject_identity(struct fhir_item *it, const json_t *res, const char *path,
 	const char *ref;
 	char key[200], expr[DIAG_EXPR_MAX];
 
-	snprintf(expr, sizeof(expr), "%s.subject", path);
-	if (subj == NULL) {
-		diag_set(d, DIAG_NO_PATIENT, expr,
-		    "subject is required: calcifyd keeps facts per patient");
-		return -1;
-	}
+	if (subj == NULL)
+		return no_patient(it);
 	ref = str(subj, "reference");
 	ident = obj(subj, "identifier");
 	if (ref != NULL && util_has_prefix(ref, "urn:")) {
@@ -442,11 +470,8 @@ subject_identity(struct fhir_item *it, const json_t *res, const char *path,
 			return -1;
 		}
 		if (str(target, "resourceType") == NULL ||
-		    strcmp(str(target, "resourceType"), "Patient") != 0) {
-			diag_set(d, DIAG_NO_PATIENT, expr,
-			    "subject must be a Patient");
-			return -1;
-		}
+		    strcmp(str(target, "resourceType"), "Patient") != 0)
+			return no_patient(it);
 		patient_identity(it, target, str(target, "id"),
 		    str(target, "id") != NULL, map);
 		free(it->fi_subject);
@@ -461,14 +486,16 @@ subject_identity(struct fhir_item *it, const json_t *res, const char *path,
 			    ident != NULL ? ident : json_array_get(
 			    json_object_get(target, "identifier"), 0));
 		}
+	} else if (ref != NULL && ref[0] == '#') {
+		/* A contained Patient (the R4 Apgar examples): known to other
+		 * requests only by its identifiers. */
+		target = contained_patient(res, ref + 1);
+		if (target == NULL)
+			return no_patient(it);
+		patient_identity(it, target, NULL, false, map);
 	} else if (ref != NULL) {
-		if (ref[0] == '#' || fhir_patient_key(ref, key,
-		    sizeof(key)) == -1) {
-			diag_set(d, DIAG_NO_PATIENT, expr,
-			    "subject must reference a Patient (Patient/id, an "
-			    "absolute Patient URL, or a Bundle entry)");
-			return -1;
-		}
+		if (fhir_patient_key(ref, key, sizeof(key)) == -1)
+			return no_patient(it);
 		add_key(it, key);
 		if (ident != NULL) {
 			char *t = ident_text(ident), *k;
@@ -488,11 +515,8 @@ subject_identity(struct fhir_item *it, const json_t *res, const char *path,
 		free(k);
 		free(t);
 		it->fi_subject = subject_json(NULL, ident);
-	} else {
-		diag_set(d, DIAG_NO_PATIENT, expr,
-		    "subject has neither a reference nor an identifier value");
-		return -1;
-	}
+	} else
+		return no_patient(it);
 	return 0;
 }
 
@@ -1057,6 +1081,7 @@ fhir_extract(const json_t *res, const char *put_id, const char *path,
     struct fhir_item *it, struct diag *d)
 {
 	const char *type = str(res, "resourceType"), *id;
+	bool nopatient = false;
 	int rc;
 
 	memset(it, 0, sizeof(*it));
@@ -1076,8 +1101,9 @@ fhir_extract(const json_t *res, const char *put_id, const char *path,
 		patient_identity(it, res, it->fi_id, it->fi_client_id, map);
 		rc = extract_patient(it, res, d);
 	} else {
-		if (subject_identity(it, res, path, map, d) == -1)
+		if ((rc = subject_identity(it, res, path, map, d)) == -1)
 			goto fail;
+		nopatient = rc == 1;
 		switch (it->fi_type) {
 		case FHIR_OBSERVATION:
 			rc = extract_observation(it, res, t, path, d);
@@ -1095,6 +1121,12 @@ fhir_extract(const json_t *res, const char *put_id, const char *path,
 	}
 	if (rc == -1)
 		goto fail;
+	if (nopatient) {
+		/* Validated like any other (bounds give 422), not used. */
+		it->fi_nfacts = 0;
+		it->fi_retract = false;
+		it->fi_unused = FHIR_UNUSED_NOPATIENT;
+	}
 	return 0;
 fail:
 	fhir_item_free(it);

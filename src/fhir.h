@@ -64,6 +64,7 @@ enum fhir_unused {
 	FHIR_UNUSED_ABSENT,	/* dataAbsentReason */
 	FHIR_UNUSED_NOTIME,	/* no effective time */
 	FHIR_UNUSED_NOVALUE,	/* no numeric value for a measured input */
+	FHIR_UNUSED_NOPATIENT,	/* subject is no Patient calcifyd can name */
 };
 
 
@@ -95,7 +96,7 @@ struct fhir_item {
 	/* Patient identity: "ref:Patient/123", "ident:system|value",
 	 * "ref:urn:uuid:..." -- every spelling names one internal patient. */
 	char		*fi_keys[FHIR_MAX_KEYS];
-	int		 fi_nkeys;
+	int		 fi_nkeys;	/* 0: no patient; stored, not used */
 	char		*fi_subject;	/* Reference JSON as received, for
 					 * RiskAssessment.subject */
 	char		*fi_ref;	/* Reference JSON naming this resource

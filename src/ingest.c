@@ -286,9 +286,13 @@ apply_entry(struct store *s, struct ingest_entry *e, int64_t now,
 			return 0;
 		}
 	}
-	rc = s->s_ops->w_patient(s, it->fi_keys, it->fi_nkeys,
-	    it->fi_subject != NULL ? it->fi_subject : "{}", now, &pid, &merged);
-	if (rc < 0)
+	/* No patient (a Group subject, none at all): stored under pid 0,
+	 * never assessed. */
+	pid = 0;
+	merged = false;
+	if (it->fi_nkeys > 0 && s->s_ops->w_patient(s, it->fi_keys,
+	    it->fi_nkeys, it->fi_subject != NULL ? it->fi_subject : "{}", now,
+	    &pid, &merged) < 0)
 		return -1;
 	rc = s->s_ops->w_get_resource(s, it->fi_type, it->fi_id, &old);
 	if (rc < 0)
@@ -323,6 +327,8 @@ apply_entry(struct store *s, struct ingest_entry *e, int64_t now,
 	e->ie_info = cur;
 	e->ie_resid = xstrdup(it->fi_id);
 	*pid_out = pid;
+	if (pid == 0)
+		*affects = false;
 	return 0;
 }
 
@@ -338,6 +344,7 @@ count_outcomes(const struct ingest_job *j)
 		[FHIR_UNUSED_ABSENT] = M_UNUSED_ABSENT,
 		[FHIR_UNUSED_NOTIME] = M_UNUSED_NOTIME,
 		[FHIR_UNUSED_NOVALUE] = M_UNUSED_NOVALUE,
+		[FHIR_UNUSED_NOPATIENT] = M_UNUSED_NOPATIENT,
 	};
 	const struct ingest_entry *e;
 	int i;

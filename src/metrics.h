@@ -28,6 +28,7 @@ X(UNUSED_STATUS, "calcifyd_observations_unused_total", "reason", "status", "") \
 X(UNUSED_ABSENT, "calcifyd_observations_unused_total", "reason", "data_absent", "") \
 X(UNUSED_NOTIME, "calcifyd_observations_unused_total", "reason", "no_effective_time", "") \
 X(UNUSED_NOVALUE, "calcifyd_observations_unused_total", "reason", "no_value", "") \
+X(UNUSED_NOPATIENT, "calcifyd_observations_unused_total", "reason", "no_patient", "") \
 X(RETRACTED,	"calcifyd_observations_retracted_total", "", "",	\
   "Observations withdrawn by entered-in-error")			\
 X(ASSESS_NEW,	"calcifyd_assessments_total", "result", "new",		\

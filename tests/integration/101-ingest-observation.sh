@@ -142,6 +142,41 @@ expect_jq .total 0
 req GET '/fhir/RiskAssessment?foo=bar'
 expect_outcome 400
 
+# Without a Patient calcifyd can name (no subject, a Group) an
+# Observation is valid FHIR: stored and served, not used, counted.
+assessments0=$(sqlite3 "$T/calcifyd.db" "SELECT count(*) FROM assessments")
+jq '.id = "nosubj-1"' "$D/obs-no-subject.json" >"$T/nosubj.json"
+post_json /fhir/Observation "$T/nosubj.json"
+expect_status 201
+jq '.id = "group-1"' "$D/obs-group-subject.json" >"$T/group.json"
+post_json /fhir/Observation "$T/group.json"
+expect_status 201
+req GET /fhir/Observation/group-1
+expect_status 200
+expect_jq .subject.reference Group/g1
+[ "$(metric 'calcifyd_observations_unused_total{reason="no_patient"}')" = 2 ] ||
+	fail "observations without a patient not counted as unused"
+[ "$(sqlite3 "$T/calcifyd.db" "SELECT count(*) FROM assessments")" = "$assessments0" ] ||
+	fail "an observation without a patient produced an assessment"
+# Bounds still hold for them.
+jq '.id = "nosubj-2" | .valueQuantity.value = 80' "$D/obs-no-subject.json" >"$T/nosubj2.json"
+post_json /fhir/Observation "$T/nosubj2.json"
+expect_outcome 422 business-rule
+
+# A contained Patient is known by its identifier: a later Observation
+# naming that identifier is the same patient.
+jq '.id = "contained-1" | .identifier[0].value = "C-1" |
+	.contained = [{resourceType: "Patient", id: "pt", identifier: [{system: "urn:example:mrn", value: "C-77"}]}] |
+	.subject = {reference: "#pt"}' "$D/obs-calcium.json" >"$T/contained.json"
+post_json /fhir/Observation "$T/contained.json"
+expect_status 201
+jq '.id = "contained-2" | .identifier[0].value = "C-2" | .effectiveDateTime = "2026-11-21T08:00:00Z" |
+	.subject = {identifier: {system: "urn:example:mrn", value: "C-77"}}' "$D/obs-calcium.json" >"$T/byident.json"
+post_json /fhir/Observation "$T/byident.json"
+expect_status 201
+[ "$(sqlite3 "$T/calcifyd.db" "SELECT count(DISTINCT pid) FROM resources WHERE id IN ('contained-1', 'contained-2')")" = 1 ] ||
+	fail "a contained Patient's identifier did not name one patient"
+
 # Metrics count what happened.
 [ "$(metric 'calcifyd_ingest_resources_total{result="created"}')" -ge 5 ] ||
 	fail "created counter"
