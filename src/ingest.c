@@ -389,25 +389,10 @@ add_pid(int64_t *pids, int *n, int64_t pid)
 		pids[(*n)++] = pid;
 }
 
+/* Forget what an attempt at a job left in its entries: it was rolled
+ * back, and runs again (DIAG_OK) or fails with code. */
 static void
-fail_entries(struct ingest_job *j, enum diag_code code, const char *msg)
-{
-	int i;
-
-	for (i = 0; i < j->ij_n; i++) {
-		struct ingest_entry *e = &j->ij_entries[i];
-
-		if (!e->ie_apply)
-			continue;
-		e->ie_outcome = INGEST_NONE;
-		diag_set(&e->ie_diag, code, NULL, "%s", msg);
-	}
-}
-
-/* Forget what an attempt at a job left in its entries (it was rolled
- * back and runs again). */
-static void
-reset_entries(struct ingest_job *j)
+reset_entries(struct ingest_job *j, enum diag_code code, const char *msg)
 {
 	int i;
 
@@ -418,9 +403,12 @@ reset_entries(struct ingest_job *j)
 			continue;
 		e->ie_outcome = INGEST_NONE;
 		e->ie_retracted = false;
-		diag_clear(&e->ie_diag);
 		free(e->ie_resid);
 		e->ie_resid = NULL;
+		if (code == DIAG_OK)
+			diag_clear(&e->ie_diag);
+		else
+			diag_set(&e->ie_diag, code, NULL, "%s", msg);
 	}
 }
 
@@ -510,7 +498,7 @@ run_job(struct store *s, const struct model *m, struct ingest_job *j,
 	a = attempt_job(s, m, j, now, false, pids);
 	if (a == ATTEMPT_AGAIN) {
 		s->s_ops->w_rollback_to(s, 1);
-		reset_entries(j);
+		reset_entries(j, DIAG_OK, NULL);
 		if (s->s_ops->w_savepoint(s, 1) != STORE_OK)
 			goto store_failed;
 		a = attempt_job(s, m, j, now, true, pids);
@@ -538,7 +526,7 @@ store_failed:
 	metrics_inc(M_STORE_ERRORS);
 	log_warnx("ingest: a request failed in the store and was rolled back");
 	diag_set(&j->ij_diag, DIAG_STORE, NULL, NULL);
-	fail_entries(j, DIAG_STORE, diag_text(DIAG_STORE));
+	reset_entries(j, DIAG_STORE, diag_text(DIAG_STORE));
 }
 
 /* --- the writer thread ---------------------------------------------------------- */
@@ -591,7 +579,7 @@ run_batch(struct ingest_job *jobs, long n)
 		for (j = jobs; j != NULL; j = j->ij_next) {
 			diag_set(&j->ij_diag, DIAG_STORE, NULL, NULL);
 			j->ij_failed_entry = -1;
-			fail_entries(j, DIAG_STORE, diag_text(DIAG_STORE));
+			reset_entries(j, DIAG_STORE, diag_text(DIAG_STORE));
 		}
 	}
 	metrics_observe(MH_COMMIT_SECONDS, (double)(util_mono_us() - t0) / 1e6);
