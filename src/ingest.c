@@ -130,8 +130,12 @@ listed_cb(const char *key, void *arg)
  * assessment when what a reader would see changed (issue 5: same
  * probabilities, bands and factors -> nothing new).
  */
+/* What assess() did, counted after COMMIT (ij_assess). */
+enum { A_NOFACTS, A_SCOPE, A_SAME, A_NEW, A_SUPERSEDED };
+
 static int
-assess(struct store *s, const struct model *m, int64_t pid, int64_t now)
+assess(struct store *s, const struct model *m, int64_t pid, int64_t now,
+    uint64_t *count)
 {
 	struct facts *f = xmalloc(sizeof(*f));
 	struct engine_result *r = xmalloc(sizeof(*r));
@@ -150,7 +154,7 @@ assess(struct store *s, const struct model *m, int64_t pid, int64_t now)
 		goto out;
 	at = facts_latest_eff(f);
 	if (at == INT64_MIN) {
-		metrics_inc(M_ASSESS_NOFACTS);
+		count[A_NOFACTS]++;
 		rc = STORE_OK;
 		goto out;
 	}
@@ -166,7 +170,7 @@ assess(struct store *s, const struct model *m, int64_t pid, int64_t now)
 		in_scope = engine_in_scope(f, W.scope_all, listed);
 	}
 	if (!in_scope) {
-		metrics_inc(M_ASSESS_SCOPE);
+		count[A_SCOPE]++;
 		rc = STORE_OK;
 		goto out;
 	}
@@ -175,7 +179,7 @@ assess(struct store *s, const struct model *m, int64_t pid, int64_t now)
 	if (rc < 0)
 		goto out;
 	if (has_sig && memcmp(old, r->er_signature, sizeof(old)) == 0) {
-		metrics_inc(M_ASSESS_SAME);
+		count[A_SAME]++;
 		rc = STORE_OK;
 		goto out;
 	}
@@ -193,9 +197,9 @@ assess(struct store *s, const struct model *m, int64_t pid, int64_t now)
 	    r->er_signature, W.delivery, &aid, &superseded);
 	if (rc < 0)
 		goto out;
-	metrics_inc(M_ASSESS_NEW);
+	count[A_NEW]++;
 	if (superseded > 0)
-		metrics_add(M_SUPERSEDED, (uint64_t)superseded);
+		count[A_SUPERSEDED] += (uint64_t)superseded;
 	if (log_enabled(LOG_LVL_DEBUG)) {
 		log_patient_tag(subject.b_data != NULL ? subject.b_data : "",
 		    tag, sizeof(tag));
@@ -332,8 +336,8 @@ apply_entry(struct store *s, struct ingest_entry *e, int64_t now,
 	return 0;
 }
 
-/* Count what a committed job stored (after COMMIT: a request rolled
- * back or retried inside the writer is not counted twice). */
+/* Count what a committed job stored and assessed (after COMMIT: a request
+ * rolled back or redone inside the writer is not counted twice). */
 static void
 count_outcomes(const struct ingest_job *j)
 {
@@ -346,9 +350,20 @@ count_outcomes(const struct ingest_job *j)
 		[FHIR_UNUSED_NOVALUE] = M_UNUSED_NOVALUE,
 		[FHIR_UNUSED_NOPATIENT] = M_UNUSED_NOPATIENT,
 	};
+	static const enum metrics_counter assessed[] = {
+		[A_NOFACTS] = M_ASSESS_NOFACTS,
+		[A_SCOPE] = M_ASSESS_SCOPE,
+		[A_SAME] = M_ASSESS_SAME,
+		[A_NEW] = M_ASSESS_NEW,
+		[A_SUPERSEDED] = M_SUPERSEDED,
+	};
 	const struct ingest_entry *e;
+	size_t k;
 	int i;
 
+	for (k = 0; k < UTIL_ARRAY_LEN(assessed); k++)
+		if (j->ij_assess[k] > 0)
+			metrics_add(assessed[k], j->ij_assess[k]);
 	for (i = 0; i < j->ij_n; i++) {
 		e = &j->ij_entries[i];
 		if (!e->ie_apply)
@@ -431,6 +446,7 @@ attempt_job(struct store *s, const struct model *m, struct ingest_job *j,
 	int64_t pid;
 	bool affects;
 
+	memset(j->ij_assess, 0, sizeof(j->ij_assess));
 	for (i = 0; i < j->ij_nresults; i++)
 		if (s->s_ops->w_outbox_result(s, &j->ij_results[i], now) < 0)
 			return ATTEMPT_STORE_FAILED;
@@ -471,7 +487,7 @@ attempt_job(struct store *s, const struct model *m, struct ingest_job *j,
 	}
 	/* One engine run per affected patient, whatever the entry count. */
 	for (i = 0; i < npids; i++)
-		if (assess(s, m, pids[i], now) < 0)
+		if (assess(s, m, pids[i], now, j->ij_assess) < 0)
 			return ATTEMPT_STORE_FAILED;
 	return ATTEMPT_OK;
 }
