@@ -128,6 +128,8 @@ expect_jq '.entry[0].resource.subject.reference' \
 # patient) is undone alone: its new patient is not created, the entries
 # around it are stored, and each stored resource is counted once.
 created0=$(metric 'calcifyd_ingest_resources_total{result="created"}')
+new0=$(metric 'calcifyd_assessments_total{result="new"}')
+stored0=$(count "SELECT count(*) FROM assessments")
 rejected0=$(metric 'calcifyd_ingest_resources_total{result="rejected"}')
 patients0=$(count "SELECT count(*) FROM patients")
 w1=$(jq '.id = "w-1" | .identifier[0].value = "W-1" | .subject.reference = "Patient/w-a"' "$D/obs-calcium.json" | entry POST Observation)
@@ -149,6 +151,10 @@ expect_jq '.entry[2].response.status' '201 Created'
 	fail "created resources were not counted exactly once"
 [ "$(metric 'calcifyd_ingest_resources_total{result="rejected"}')" = $((rejected0 + 1)) ] ||
 	fail "the refused entry was not counted once"
+stored=$(count "SELECT count(*) FROM assessments")
+[ "$stored" = $((stored0 + 2)) ] || fail "expected one assessment per good entry's patient"
+[ "$(metric 'calcifyd_assessments_total{result="new"}')" = $((new0 + stored - stored0)) ] ||
+	fail "assessments of a redone request were counted twice"
 
 # --- collection: no request elements, entry by entry.
 jq '.type = "collection" | .entry |= map(del(.request))' "$T/tx-uuid.json" \
