@@ -62,6 +62,12 @@ rc=0
 [ "$rc" = 1 ] || fail "a bad file must give exit 1, got $rc"
 grep -q '00-broken.json: not JSON' "$T/err" || fail "bad file not named: $(cat "$T/err")"
 grep -q 'accepted' "$T/out" || fail "run did not go on past the bad file"
+# --fail-fast stops at the bad file: the good one after it is not sent.
+rc=0
+"$REPLAY" -q --json --fail-fast --base "$BASE/fhir" "$T/mixed" >"$T/ff.json" 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || fail "--fail-fast on a bad file must give exit 1, got $rc"
+jq -e '.files == 1 and .files_bad == 1 and .requests == 0' "$T/ff.json" >/dev/null ||
+	fail "--fail-fast went on past the bad file: $(cat "$T/ff.json")"
 cfy_stop
 
 # Server down: exit 3.

@@ -27,6 +27,7 @@ struct replay_req {
 	char		**rr_patients;
 	bool		 rr_transaction;
 	int		 rr_tries;
+	bool		 rr_file_end;	/* its file's last request */
 	struct replay_req *rr_next;
 };
 

@@ -221,11 +221,67 @@ next_request(void)
 }
 
 /*
- * Send everything queued.  Returns false when --fail-fast stopped early
- * or the server proved unreachable before anything was accepted.
+ * Read files[*next] (advancing *next) and queue its requests, or account
+ * for them at once in a dry run.  Returns 1 when a file was read (even a
+ * bad one), 0 when there are no more files, -1 when --fail-fast stops on
+ * a bad file.
+ */
+static int
+load_file(char **files, int *next)
+{
+	struct replay_req *head = NULL, *tail = NULL, *n;
+	char err[512];
+	int skipped = 0;
+	const char *f = files[*next];
+
+	if (f == NULL)
+		return 0;
+	(*next)++;
+	S.files++;
+	if (replay_file_requests(f, O.as_batch, &head, &tail, &skipped, err,
+	    sizeof(err)) == -1) {
+		replay_bad_file(&S, err);
+		if (!O.json)
+			fprintf(stderr, "%s%s\n", tty ? "\r" : "", err);
+		for (; head != NULL; head = n) {
+			n = head->rr_next;
+			replay_req_free(head);
+		}
+		files_done++;
+		progress(false);
+		return O.fail_fast ? -1 : 1;
+	}
+	S.skipped += skipped;
+	if (O.dry_run || head == NULL) {
+		for (; head != NULL; head = n) {
+			n = head->rr_next;
+			S.requests++;
+			S.resources += head->rr_nres;
+			replay_req_free(head);
+		}
+		files_done++;
+		progress(false);
+		return 1;
+	}
+	tail->rr_file_end = true;
+	if (queue_tail != NULL)
+		queue_tail->rr_next = head;
+	else
+		queue_head = head;
+	queue_tail = tail;
+	return 1;
+}
+
+/*
+ * Send every file's requests.  The next file is read while earlier ones
+ * are in flight, but only when the queue has run dry, so memory stays
+ * bounded by about one file's requests plus those in flight; one
+ * connection pool (keep-alive) serves the whole run.  Returns false when
+ * --fail-fast stopped early or the server proved unreachable before
+ * anything was accepted.
  */
 static bool
-send_all(void)
+send_all(char **files)
 {
 	struct replay_rate rate;
 	struct replay_req *r;
@@ -233,12 +289,20 @@ send_all(void)
 	CURLMsg *msg;
 	CURLM *m = curl_multi_init();
 	long status;
-	int running = 0, left, i, inflight = 0;
+	int running = 0, left, i, inflight = 0, next_file = 0, lr;
 	int64_t wait;
-	bool stop = false;
+	bool stop = false, more = true;
 
 	replay_rate_init(&rate, O.rate, util_mono_us());
 	while (!stop) {
+		/* Keep the queue fed while a slot is free. */
+		while (more && queue_head == NULL && inflight < O.concurrency) {
+			lr = load_file(files, &next_file);
+			if (lr == 0)
+				more = false;
+			else if (lr < 0)
+				stop = true, more = false;
+		}
 		/* Fill free slots, within the rate. */
 		for (i = 0; i < O.concurrency && !stop; i++) {
 			if (slots[i].easy != NULL)
@@ -254,7 +318,8 @@ send_all(void)
 			start(m, &slots[i], r);
 			inflight++;
 		}
-		if (inflight == 0 && queue_head == NULL && retry_head == NULL)
+		if (inflight == 0 && queue_head == NULL && retry_head == NULL &&
+		    !more)
 			break;
 		curl_multi_perform(m, &running);
 		while ((msg = curl_multi_info_read(m, &left)) != NULL) {
@@ -282,6 +347,8 @@ send_all(void)
 			}
 			replay_account(&S, r, status, s->resp.b_data,
 			    s->resp.b_len);
+			if (r->rr_file_end)
+				files_done++;
 			if (O.fail_fast && (S.rejected > 0))
 				stop = true;
 			if (status == 0 && S.accepted == 0 &&
@@ -294,6 +361,10 @@ send_all(void)
 		}
 		if (!stop)
 			curl_multi_poll(m, NULL, 0, 20, NULL);
+	}
+	while (queue_head != NULL) {
+		r = next_request();
+		replay_req_free(r);
 	}
 	for (i = 0; i < MAX_CONC; i++)
 		if (slots[i].easy != NULL) {
@@ -366,10 +437,9 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct replay_req *head, *tail;
 	char **files, err[512], *base;
 	long long ll;
-	int ch, missing, skipped, i, rc;
+	int ch, missing, i, rc;
 	size_t bl;
 
 	O.base = "http://127.0.0.1:8080/fhir";
@@ -469,49 +539,13 @@ main(int argc, char **argv)
 	for (files_total = 0; files[files_total] != NULL; files_total++)
 		;
 	t0 = util_mono_us();
-	/* File by file: parse, then send what the file holds, so memory
-	 * stays bounded by one file's requests. */
-	for (i = 0; files[i] != NULL; i++) {
-		head = tail = NULL;
-		skipped = 0;
-		S.files++;
-		if (replay_file_requests(files[i], O.as_batch, &head, &tail,
-		    &skipped, err, sizeof(err)) == -1) {
-			replay_bad_file(&S, err);
-			if (!O.json)
-				fprintf(stderr, "%s%s\n", tty ? "\r" : "", err);
-			while (head != NULL) {
-				struct replay_req *n = head->rr_next;
+	if (O.dry_run) {
+		int next = 0;
 
-				replay_req_free(head);
-				head = n;
-			}
-			files_done++;
-			if (O.fail_fast)
-				break;
-			continue;
-		}
-		S.skipped += skipped;
-		if (O.dry_run) {
-			while (head != NULL) {
-				struct replay_req *n = head->rr_next;
-
-				S.requests++;
-				S.resources += head->rr_nres;
-				replay_req_free(head);
-				head = n;
-			}
-		} else {
-			queue_head = head;
-			queue_tail = tail;
-			if (!send_all()) {
-				files_done++;
-				break;
-			}
-		}
-		files_done++;
-		progress(false);
-	}
+		while (load_file(files, &next) > 0)
+			;
+	} else
+		(void)send_all(files);
 	S.seconds = (double)(util_mono_us() - t0) / 1e6;
 	progress(true);
 	if (O.wait && !O.dry_run && S.accepted > 0)
