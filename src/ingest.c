@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "assessment.h"
 #include "config.h"
@@ -25,6 +26,7 @@
 #include "util.h"
 
 #define MAX_PATIENTS_PER_JOB	4096
+#define IDLE_BEAT_MS		1000	/* the idle writer's heartbeat period */
 
 static struct {
 	struct store			*store;
@@ -603,6 +605,23 @@ run_batch(struct ingest_job *jobs, long n)
 	model_unref(m);
 }
 
+/* Wait on W.cv (W.mtx held) for at most IDLE_BEAT_MS of CLOCK_MONOTONIC,
+ * so that a jump of the wall clock cannot stretch the wait. */
+static void
+wait_for_work(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += IDLE_BEAT_MS / 1000;
+	ts.tv_nsec += (long)(IDLE_BEAT_MS % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	(void)pthread_cond_timedwait(&W.cv, &W.mtx, &ts);
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -613,9 +632,12 @@ writer_main(void *arg)
 	util_thread_name("cfy-writer");
 	for (;;) {
 		pthread_mutex_lock(&W.mtx);
+		/* Idle, the writer still beats once a second: the watchdog
+		 * pings only while it does (see main.c), so an idle daemon
+		 * stays alive and a wedged writer does not. */
 		while (W.head == NULL && !W.stopping) {
 			atomic_store(&W.heartbeat, util_mono_us());
-			pthread_cond_wait(&W.cv, &W.mtx);
+			wait_for_work();
 		}
 		/* Stopping with an empty queue: every job was answered. */
 		batch = W.head;
@@ -676,6 +698,14 @@ int
 ingest_init(struct store *s, const struct config *c, struct model *m,
     const struct terminology *t)
 {
+	pthread_condattr_t ca;
+
+	/* The idle wait is timed on CLOCK_MONOTONIC (wait_for_work). */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&W.cv);
+	pthread_cond_init(&W.cv, &ca);
+	pthread_condattr_destroy(&ca);
 	W.store = s;
 	W.model = m;
 	W.delivery = c->cf_hospital_base_url[0] != '\0';
