@@ -104,6 +104,7 @@ static _Atomic(struct auth *)		 auth_set;
 static struct retired			*retired;
 static pthread_mutex_t			 retired_mtx = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool			 ready;
+static atomic_bool			 started;	/* modules up once */
 static atomic_bool			 quiescing;
 static _Atomic long			 inflight;
 static _Atomic uint64_t			 next_rid = 1;
@@ -789,6 +790,16 @@ precheck(struct http_req *rq, const struct route *r)
 	}
 	if (!authenticate(rq, r))
 		return false;
+	/* The listener opens before the store and the model (start-up
+	 * answers 503, not "connection refused"); what reads or writes
+	 * patient data waits for them. */
+	if (r->r_auth == NEED_ALWAYS && !atomic_load(&started)) {
+		metrics_inc(M_SHED_STOP);
+		http_reply_error(rq, DIAG_NOT_READY, NULL,
+		    "calcifyd is starting: the store or the model is not "
+		    "ready yet");
+		return false;
+	}
 	if (r->r_fhir) {
 		fmt = http_query(rq, "_format");
 		if (!format_ok(fmt) ||
@@ -1117,6 +1128,8 @@ void
 http_set_ready(bool r)
 {
 	atomic_store(&ready, r);
+	if (r)
+		atomic_store(&started, true);
 	metrics_gauge_set(MG_READY, r ? 1 : 0);
 }
 

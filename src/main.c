@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +36,7 @@
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
 #define DRAIN_SECONDS	20
+#define STATUS_EVERY_US	(10 * 1000000LL)	/* STATUS= refresh */
 #define SENDER_STOP_MS	5000	/* the current delivery batch may finish */
 
 struct options {
@@ -403,14 +405,33 @@ drain(const sigset_t *set)
 		    http_inflight(), DRAIN_SECONDS);
 }
 
+/* systemctl status shows this line: counts only, never patient data. */
+static void
+status_line(void)
+{
+	uint64_t in = metrics_get(M_RES_CREATED) + metrics_get(M_RES_UPDATED);
+
+	if (cfg->cf_hospital_base_url[0] == '\0')
+		notify_statusf("ready: %" PRIu64 " resources stored or updated, "
+		    "%" PRIu64 " assessments (embedded mode)", in,
+		    metrics_get(M_ASSESS_NEW));
+	else
+		notify_statusf("ready: %" PRIu64 " resources stored or updated, "
+		    "%" PRIu64 " assessments, outbox %.0f waiting (oldest "
+		    "%.0f s), %.0f dead letters", in, metrics_get(M_ASSESS_NEW),
+		    metrics_gauge_get(MG_OUTBOX_DEPTH),
+		    metrics_gauge_get(MG_OUTBOX_AGE),
+		    metrics_gauge_get(MG_DEAD_LETTERS));
+}
+
 static int
 run(const struct options *o)
 {
-	sigset_t set;
+	sigset_t set, stopset;
 	struct auth *a;
 	struct timespec tick;
 	uint64_t wd_usec;
-	int64_t next_wd = 0, next_tick = 0;
+	int64_t next_wd = 0, next_tick = 0, next_status = 0;
 	int ready_fd = -1, sig;
 	bool failed;
 
@@ -431,13 +452,16 @@ run(const struct options *o)
 
 	log_info("starting version=%s config=%s", PACKAGE_VERSION,
 	    cfg->cf_file != NULL ? cfg->cf_file : "(defaults)");
-	if (start_modules() == -1) {
-		auth_free(a);
-		stop_modules();
-		return EXIT_RUNTIME;
-	}
+	/* Listen first: while the store opens (a migration, a large WAL to
+	 * recover) and the model loads, /healthz answers and /readyz and
+	 * every patient-data route answer 503 with Retry-After. */
 	http_set_auth(a);
 	if (http_start(cfg) == -1) {
+		http_stop();
+		return EXIT_RUNTIME;
+	}
+	notify_send("STATUS=opening the store and loading the model");
+	if (start_modules() == -1) {
 		stop_workers();
 		http_stop();
 		stop_modules();
@@ -472,6 +496,10 @@ run(const struct options *o)
 			sender_tick(cfg);
 			next_tick = util_mono_us() + 1000000;
 		}
+		if (util_mono_us() >= next_status) {
+			status_line();
+			next_status = util_mono_us() + STATUS_EVERY_US;
+		}
 		/* Ping only while the store writer shows signs of life: a
 		 * wedged writer must let systemd restart us. */
 		if (wd_usec > 0 && util_mono_us() >= next_wd &&
@@ -481,6 +509,15 @@ run(const struct options *o)
 		}
 	}
 	drain(&set);
+	/* From here a second stop signal takes its default action, ending
+	 * the process at once even while the delivery batch and the writer
+	 * finish: every answered request is committed already. */
+	sigemptyset(&stopset);
+	sigaddset(&stopset, SIGTERM);
+	sigaddset(&stopset, SIGINT);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, &stopset, NULL);
 	stop_workers();
 	http_stop();
 	stop_modules();

@@ -692,10 +692,16 @@ store_open(const struct config *c, bool readonly, FILE *errf)
 		    ss->w != NULL ? sqlite3_errmsg(ss->w) : "out of memory");
 		goto fail;
 	}
+	/* Another process (calcifyctl, a backup, a daemon not yet gone)
+	 * may hold the lock: wait for it here too, as for every write. */
+	sqlite3_busy_timeout(ss->w, (int)ss->busy_ms);
 	if (!readonly && exec_sql(ss->w, "PRAGMA journal_mode = WAL") !=
 	    SQLITE_OK) {
-		fprintf(errf, "%s: cannot switch to WAL mode (is it a SQLite "
-		    "database?)\n", path);
+		fprintf(errf, "%s: cannot switch to WAL mode: %s%s\n", path,
+		    sqlite3_errmsg(ss->w),
+		    sqlite3_errcode(ss->w) == SQLITE_BUSY ?
+		    " (another process holds it; see store.busy_timeout_ms)" :
+		    "");
 		goto fail;
 	}
 	if (configure_conn(ss, ss->w, true) == -1 || migrate(ss, errf) == -1)
