@@ -105,10 +105,13 @@ static const struct key keys[] = {
 	  "file of allowed client certificate subject DNs, one a line" },
 
 	{ "store.path", K_PATH, LOCALSTATEDIR "/lib/calcifyd/calcifyd.db", 0, 0,
-	  NULL, OFF(cf_store_path), "SQLite database file (created 0600)" },
+	  NULL, OFF(cf_store_path),
+	  "SQLite database file (created 0600); under systemd the default is "
+	  "$STATE_DIRECTORY/calcifyd.db" },
 	{ "store.synchronous", K_ENUM, "full", 0, 0, syncs,
 	  OFF(cf_store_synchronous),
-	  "full: fsync every commit (acknowledged = on disk); normal: see calcifyd.conf(5)" },
+	  "full: fsync every commit (acknowledged = on disk); normal: no fsync "
+	  "per commit (survives a crash of calcifyd, not a power loss)" },
 	{ "store.cache_mb", K_INT, "16", 1, 4096, NULL, OFF(cf_store_cache_mb),
 	  "SQLite page cache per connection, MiB" },
 	{ "store.batch_max", K_INT, "512", 1, 100000, NULL,
@@ -656,6 +659,30 @@ cross_check(const struct config *c, struct loadctx *lc)
 		problem(lc, w, 0, "model.codes", "must not be empty");
 }
 
+/*
+ * Under systemd, StateDirectory= makes the service's writable state
+ * directory and names it in $STATE_DIRECTORY (a colon-separated list; the
+ * first is ours).  With ProtectSystem=strict nothing else is writable, so
+ * there the built-in store.path lives in it, whatever --localstatedir the
+ * build had.  The file and -o still override it.
+ */
+static void
+state_directory_default(struct config *c)
+{
+	const char *sd = getenv("STATE_DIRECTORY");
+	size_t n;
+	char *p;
+
+	if (sd == NULL || sd[0] != '/')
+		return;
+	n = strcspn(sd, ":");
+	p = xmalloc(n + sizeof("/calcifyd.db"));
+	memcpy(p, sd, n);
+	memcpy(p + n, "/calcifyd.db", sizeof("/calcifyd.db"));
+	free(c->cf_store_path);
+	c->cf_store_path = p;
+}
+
 struct config *
 config_load(const char *file, bool file_optional,
     const char *const *overrides,
@@ -680,6 +707,7 @@ config_load(const char *file, bool file_optional,
 			log_fatalx("built-in default for %s is invalid: %s",
 			    keys[i].k_name, why);
 	}
+	state_directory_default(c);
 	if (file != NULL) {
 		lc.file = file;
 		c->cf_file = xstrdup(file);
