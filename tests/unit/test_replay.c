@@ -243,6 +243,33 @@ test_replay_accounts_batch_entries_ignored_and_rejected(void **state)
 	replay_stats_free(&s);
 }
 
+/* Patients are counted once however often and in whatever order they come
+ * back, across the index's growth (this is the path a million-patient
+ * replay takes, so it must be a hash, not a scan). */
+static void
+test_replay_counts_each_patient_once_across_many(void **state)
+{
+	struct replay_stats s;
+	struct replay_req *r = fake_req("Observation", 1);
+	int pass, i;
+
+	replay_stats_init(&s);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < 20000; i++) {
+			int k = pass == 0 ? i : 19999 - i;
+
+			free(r->rr_patients[0]);
+			r->rr_patients[0] = xasprintf("Patient/p%d", k);
+			replay_account(&s, r, 201, NULL, 0);
+		}
+	assert_int_equal(s.npatients, 20000);
+	assert_int_equal(s.accepted, 40000);
+	assert_string_equal(s.patients[0], "Patient/p0");
+	assert_string_equal(s.patients[19999], "Patient/p19999");
+	replay_req_free(r);
+	replay_stats_free(&s);
+}
+
 static void
 test_replay_failed_transaction_rejects_every_resource(void **state)
 {
@@ -384,6 +411,7 @@ main(void)
 		cmocka_unit_test(test_replay_ndjson_batches_of_100_with_as_batch),
 		cmocka_unit_test(test_replay_accounts_batch_entries_ignored_and_rejected),
 		cmocka_unit_test(test_replay_failed_transaction_rejects_every_resource),
+		cmocka_unit_test(test_replay_counts_each_patient_once_across_many),
 		cmocka_unit_test(test_replay_unreachable_is_exit_3),
 		cmocka_unit_test(test_replay_assessment_bands_per_outcome),
 		cmocka_unit_test(test_replay_json_summary_parses),

@@ -72,9 +72,13 @@ struct replay_stats {
 	int	nkinds;
 	char	bad[REPLAY_MAX_BAD][384];	/* "file: problem" */
 	int	nbad;
-	/* Patients touched (accepted resources), deduplicated. */
+	/* Patients touched (accepted resources), deduplicated through an
+	 * open-addressing index of patients[] positions plus one (0 = free
+	 * slot), kept at most half full. */
 	char	**patients;
 	size_t	npatients, cappatients;
+	size_t	*pindex;
+	size_t	npindex;	/* slots, a power of two */
 	/* Assessments seen after --wait-assessments: [outcome][band]. */
 	long	bands[2][4];
 	long	waited, without_assessment;

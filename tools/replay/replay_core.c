@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -419,8 +420,10 @@ replay_stats_free(struct replay_stats *s)
 	for (i = 0; i < s->npatients; i++)
 		free(s->patients[i]);
 	free(s->patients);
+	free(s->pindex);
 	s->patients = NULL;
-	s->npatients = s->cappatients = 0;
+	s->pindex = NULL;
+	s->npatients = s->cappatients = s->npindex = 0;
 }
 
 void
@@ -431,22 +434,64 @@ replay_bad_file(struct replay_stats *s, const char *msg)
 		util_strlcpy(s->bad[s->nbad++], msg, sizeof(s->bad[0]));
 }
 
+/* FNV-1a: patient references are short and this only spreads them over
+ * the index. */
+static size_t
+hash_str(const char *p)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *p != '\0'; p++) {
+		h ^= (unsigned char)*p;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+static size_t *
+index_slot(size_t *idx, size_t n, char *const *patients, const char *p)
+{
+	size_t i = hash_str(p) & (n - 1);
+
+	while (idx[i] != 0 && strcmp(patients[idx[i] - 1], p) != 0)
+		i = (i + 1) & (n - 1);
+	return &idx[i];
+}
+
+static void
+grow_index(struct replay_stats *s)
+{
+	size_t n = s->npindex ? s->npindex * 2 : 128, i;
+	size_t *idx = xcalloc(n, sizeof(*idx));
+
+	for (i = 0; i < s->npatients; i++)
+		*index_slot(idx, n, s->patients, s->patients[i]) = i + 1;
+	free(s->pindex);
+	s->pindex = idx;
+	s->npindex = n;
+}
+
+/* Constant time per patient: a replay of a million patients must not
+ * spend its time here. */
 static void
 touch_patient(struct replay_stats *s, const char *p)
 {
-	size_t i;
+	size_t *slot;
 
 	if (p == NULL)
 		return;
-	for (i = 0; i < s->npatients; i++)
-		if (strcmp(s->patients[i], p) == 0)
-			return;
+	if (2 * (s->npatients + 1) > s->npindex)
+		grow_index(s);
+	slot = index_slot(s->pindex, s->npindex, s->patients, p);
+	if (*slot != 0)
+		return;
 	if (s->npatients == s->cappatients) {
 		s->cappatients = s->cappatients ? s->cappatients * 2 : 64;
 		s->patients = xrealloc(s->patients,
 		    s->cappatients * sizeof(char *));
 	}
 	s->patients[s->npatients++] = xstrdup(p);
+	*slot = s->npatients;
 }
 
 /* Count a rejection of kind (status, issue code). */
