@@ -566,10 +566,54 @@ make_body(struct fhir_item *it, const json_t *res, struct diag *d)
 	return 0;
 }
 
+static int
+cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+fhir_code_key(const json_t *res)
+{
+	const json_t *cc = json_object_get(res, "code"), *c;
+	char *pairs[16];
+	struct buf b;
+	size_t i;
+	int n = 0, k;
+
+	if (cc == NULL)
+		cc = json_object_get(res, "medicationCodeableConcept");
+	json_array_foreach(json_object_get(cc, "coding"), i, c) {
+		if (n == (int)UTIL_ARRAY_LEN(pairs) || str(c, "code") == NULL)
+			continue;
+		pairs[n++] = xasprintf("%s|%s", str(c, "system") != NULL ?
+		    str(c, "system") : "", str(c, "code"));
+	}
+	buf_init(&b);
+	if (n == 0 && str(cc, "text") != NULL) {
+		buf_puts(&b, "text:");
+		buf_puts(&b, str(cc, "text"));
+	}
+	qsort(pairs, (size_t)n, sizeof(pairs[0]), cmp_cstr);
+	for (k = 0; k < n; k++) {
+		if (k == 0 || strcmp(pairs[k], pairs[k - 1]) != 0) {
+			if (b.b_len > 0)
+				buf_putc(&b, ' ');
+			buf_puts(&b, pairs[k]);
+		}
+	}
+	for (k = 0; k < n; k++)
+		free(pairs[k]);
+	return buf_steal(&b, NULL);
+}
+
 /*
  * Server id: the client's id when given (idempotent re-sends and amended
- * versions keep it); otherwise derived from the first identifier, or from
- * the content, so a retried POST maps to the same resource.
+ * versions keep it); otherwise derived from the first identifier and the
+ * code, or from the content, so a retried POST maps to the same resource.
+ * The code is part of it because senders reuse an order's accession
+ * number on every result of the order: calcium and phosphate sharing an
+ * identifier are two results, not two versions of one.
  */
 static void
 make_id(struct fhir_item *it, const char *client)
@@ -584,8 +628,8 @@ make_id(struct fhir_item *it, const char *client)
 		return;
 	}
 	if (it->fi_nidents > 0) {
-		seed = xasprintf("%s\n%s", fhir_type_name(it->fi_type),
-		    it->fi_idents[0]);
+		seed = xasprintf("%s\n%s\n%s", fhir_type_name(it->fi_type),
+		    it->fi_idents[0], it->fi_codekey);
 		sha256(seed, strlen(seed), d);
 		free(seed);
 		util_hex(d, 12, hex);
@@ -1091,6 +1135,8 @@ fhir_extract(const json_t *res, const char *put_id, const char *path,
 		return -1;
 	}
 	id = put_id != NULL ? put_id : str(res, "id");
+	it->fi_put = put_id != NULL;
+	it->fi_codekey = fhir_code_key(res);
 	collect_identifiers(it, res);
 	if (make_body(it, res, d) == -1)
 		goto fail;
@@ -1144,6 +1190,7 @@ fhir_item_free(struct fhir_item *it)
 	free(it->fi_body);
 	free(it->fi_subject);
 	free(it->fi_ref);
+	free(it->fi_codekey);
 	for (i = 0; i < it->fi_nkeys; i++)
 		free(it->fi_keys[i]);
 	for (i = 0; i < it->fi_nidents; i++)

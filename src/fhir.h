@@ -103,6 +103,9 @@ struct fhir_item {
 					 * in an assessment's basis */
 	char		*fi_idents[FHIR_MAX_IDENTS];	/* "system|value" */
 	int		 fi_nidents;
+	char		*fi_codekey;	/* fhir_code_key() of the resource */
+	bool		 fi_put;	/* id from the URL (PUT): identity is
+					 * that id, never an identifier match */
 	struct fhir_fact fi_facts[FHIR_MAX_FACTS];
 	int		 fi_nfacts;
 	bool		 fi_retract;	/* entered-in-error: withdraw facts */
@@ -132,6 +135,15 @@ int	fhir_extract(const json_t *res, const char *put_id, const char *path,
 	    const struct terminology *, const struct fhir_refmap *map,
 	    struct fhir_item *it, struct diag *d);
 void	fhir_item_free(struct fhir_item *);
+
+/*
+ * What a resource is about, for telling results apart: the sorted,
+ * de-duplicated "system|code" pairs of its code (Observation, Condition,
+ * Procedure) or medicationCodeableConcept, space-separated; "text:..."
+ * when there is only text; "" when there is neither.  Independent of key
+ * order and coding order.  Returns an owned string.
+ */
+char	*fhir_code_key(const json_t *res);
 
 /*
  * Normalise a Patient reference (relative, absolute URL, with _history) to

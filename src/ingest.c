@@ -254,6 +254,56 @@ parse_if_none_exist(const char *q, char **ident, bool *any_system)
 
 /* Returns 0 when the entry is settled (success or its own 4xx in
  * ie_diag), -1 on a store failure. */
+#define MAX_SAME_CANDIDATES	8
+
+/*
+ * A create under an id calcifyd has not seen may still be a result it
+ * has: integration engines often mint a new id per message (a resend, an
+ * amendment, an entered-in-error notice), while the lab's identifier
+ * stays.  When exactly one stored resource of the type, for the same
+ * patient, carries one of the identifiers exactly and has the same code
+ * (fhir_code_key), the item becomes a new version of it: it->fi_id takes
+ * that resource's id.  None or several: nothing is guessed, it is a new
+ * resource.  PUT (an id the client asserts) never gets here.
+ * Returns 1 when adopted, 0 when not, -1 on a store failure.
+ */
+static int
+adopt_same_result(struct store *s, struct fhir_item *it, int64_t pid)
+{
+	int64_t rids[MAX_SAME_CANDIDATES], found = 0;
+	char *bodies[MAX_SAME_CANDIDATES], *key, *id = NULL;
+	struct store_resinfo info;
+	json_t *doc;
+	int i, k, n, rc = 0;
+
+	for (i = 0; i < it->fi_nidents && rc == 0; i++) {
+		n = s->s_ops->w_ident_candidates(s, it->fi_type,
+		    it->fi_idents[i], pid, rids, bodies, MAX_SAME_CANDIDATES);
+		if (n < 0)
+			return -1;
+		for (k = 0; k < n; k++) {
+			doc = json_loads(bodies[k], 0, NULL);
+			key = doc != NULL ? fhir_code_key(doc) : NULL;
+			if (key != NULL && strcmp(key, it->fi_codekey) == 0) {
+				if (found != 0 && found != rids[k])
+					rc = -2;	/* several: no guess */
+				else
+					found = rids[k];
+			}
+			free(key);
+			json_decref(doc);
+			free(bodies[k]);
+		}
+	}
+	if (rc == -2 || found == 0)
+		return 0;
+	if (s->s_ops->w_resinfo_by_rid(s, found, &info, &id) != STORE_OK)
+		return -1;
+	free(it->fi_id);
+	it->fi_id = id;
+	return 1;
+}
+
 static int
 apply_entry(struct store *s, struct ingest_entry *e, int64_t now,
     int64_t *pid_out, bool *affects)
@@ -303,6 +353,13 @@ apply_entry(struct store *s, struct ingest_entry *e, int64_t now,
 	rc = s->s_ops->w_get_resource(s, it->fi_type, it->fi_id, &old);
 	if (rc < 0)
 		return -1;
+	if (rc != STORE_OK && pid != 0 && !it->fi_put && it->fi_nidents > 0) {
+		if ((rc = adopt_same_result(s, it, pid)) < 0)
+			return -1;
+		if (rc == 1 && (rc = s->s_ops->w_get_resource(s, it->fi_type,
+		    it->fi_id, &old)) < 0)
+			return -1;
+	}
 	if (rc == STORE_OK) {
 		if (old.ri_pid != pid) {
 			diag_set(&e->ie_diag, DIAG_PATIENT_CONFLICT, NULL,

@@ -156,6 +156,16 @@ struct store_ops {
 	int	(*w_resinfo_by_rid)(struct store *, int64_t rid,
 		    struct store_resinfo *, char **id);
 	/*
+	 * Candidates for "the same result under another id": resources of
+	 * type stored for patient pid carrying identifier "system|value"
+	 * exactly, oldest first.  Fills up to max rids and their stored
+	 * bodies (owned by the caller, free each) and returns how many it
+	 * filled, or a negative store status.
+	 */
+	int	(*w_ident_candidates)(struct store *, enum fhir_rtype,
+		    const char *ident, int64_t pid, int64_t *rids,
+		    char **bodies, int max);
+	/*
 	 * Store a new resource (old == NULL) or a new version of old, with
 	 * its identifiers and facts, and fold the patient's facts.  The
 	 * patient of a new version must equal old's (caller checks).  Out:

@@ -114,7 +114,7 @@ enum stmt {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_KEY_GET, S_KEY_PUT, S_PAT_NEW, S_PAT_SUBJ_GET, S_PAT_SUBJ_SET,
 	S_RES_GET, S_RES_BY_RID, S_RES_INS, S_RES_TO_HIST, S_RES_UPD,
-	S_IDENT_DEL, S_IDENT_INS, S_IDENT_MATCH,
+	S_IDENT_DEL, S_IDENT_INS, S_IDENT_MATCH, S_IDENT_SAME,
 	S_RF_INPUTS_OF, S_RF_DEL, S_RF_INS,
 	S_F_GET, S_F_PUT, S_F_DEL, S_F_SKIP, S_F_LOAD,
 	S_RF_LATEST, S_RF_LATEST_SKIP, S_RF_ALL,
@@ -161,6 +161,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "VALUES (?1, ?2, ?3)",
 	[S_IDENT_MATCH] = "SELECT rid FROM idents WHERE ident = ?1 AND "
 	    "type = ?2 ORDER BY rid LIMIT ?3",
+	[S_IDENT_SAME] = "SELECT r.rid, r.body FROM idents i JOIN resources r "
+	    "ON r.rid = i.rid WHERE i.ident = ?1 AND i.type = ?2 AND "
+	    "r.pid = ?3 ORDER BY r.rid LIMIT ?4",
 	[S_RF_INPUTS_OF] = "SELECT DISTINCT input FROM rfacts WHERE rid = ?1",
 	[S_RF_DEL] = "DELETE FROM rfacts WHERE rid = ?1",
 	[S_RF_INS] = "INSERT OR FAIL INTO rfacts (pid, input, eff, rid, "
@@ -1320,6 +1323,39 @@ sq_match_identifier(struct store *s, enum fhir_rtype type, const char *ident,
 }
 
 static int
+sq_ident_candidates(struct store *s, enum fhir_rtype type, const char *ident,
+    int64_t pid, int64_t *rids, char **bodies, int max)
+{
+	struct sqlite_store *ss = SS(s);
+	sqlite3_stmt *st = wst(ss, S_IDENT_SAME);
+	char *key;
+	int rc, n = 0;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	key = xasprintf("s:%s", ident);
+	bind_text(st, 1, key);
+	sqlite3_bind_int(st, 2, (int)type);
+	sqlite3_bind_int64(st, 3, pid);
+	sqlite3_bind_int(st, 4, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rids[n] = sqlite3_column_int64(st, 0);
+		bodies[n] = col_dup(st, 1);
+		n++;
+	}
+	if (n == max)
+		rc = SQLITE_DONE;
+	sqlite3_reset(st);
+	free(key);
+	if (rc != SQLITE_DONE) {
+		while (n > 0)
+			free(bodies[--n]);
+		return map_rc(rc);
+	}
+	return n;
+}
+
+static int
 put_idents(struct sqlite_store *ss, const struct fhir_item *it, int64_t rid)
 {
 	sqlite3_stmt *st;
@@ -2066,6 +2102,7 @@ static const struct store_ops sqlite_ops = {
 	.w_get_resource = sq_get_resource,
 	.w_match_identifier = sq_match_identifier,
 	.w_resinfo_by_rid = sq_resinfo_by_rid,
+	.w_ident_candidates = sq_ident_candidates,
 	.w_put_resource = sq_put_resource,
 	.w_load_facts = sq_load_facts,
 	.w_patient_state = sq_patient_state,

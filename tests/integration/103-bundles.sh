@@ -70,11 +70,14 @@ expect_jq '.issue[0].expression[0]' 'Bundle.entry[1].resource.valueQuantity.valu
 	fail "failed transaction stored something"
 
 # A transaction failing in the store (If-None-Exist with several matches)
-# rolls back its other entries too.
+# rolls back its other entries too.  Two resources sharing an identifier
+# are made with PUT: a POST under a new id would be taken as the same
+# result (same identifier, patient and code) and make a new version.
 for n in x y; do
 	jq ".id = \"tdup-$n\" | .identifier[0].value = \"T-DUP\"" \
 		"$D/obs-calcium.json" >"$T/tdup-$n.json"
-	post_json /fhir/Observation "$T/tdup-$n.json"
+	req PUT "/fhir/Observation/tdup-$n" -H 'Content-Type: application/fhir+json' \
+		--data-binary "@$T/tdup-$n.json"
 	expect_status 201
 done
 t_ine=$(jq 'del(.id) | .identifier[0].value = "T-NEW"' "$D/obs-calcium.json" |
