@@ -255,6 +255,22 @@ op_text(enum model_op op)
 	}
 }
 
+static bool
+lab_uln(const struct run *x, const struct model_pred *p)
+{
+	const struct fact *ft = &x->f->fa_f[p->mp_input];
+
+	return p->mp_uln_mult > 0 && (ft->f_flags & FACT_HAS_ULN) &&
+	    ft->f_aux > 0;
+}
+
+/* The comparison in force: uln.lab_op when the lab's own limit is used. */
+static enum model_op
+pred_op(const struct run *x, const struct model_pred *p)
+{
+	return lab_uln(x, p) ? p->mp_lab_op : p->mp_op;
+}
+
 /* "phosphate 7.4 mg/dL (> 5.5)" and friends. */
 static void
 factor_text(const struct run *x, const struct model_term *t,
@@ -279,10 +295,10 @@ factor_text(const struct run *x, const struct model_term *t,
 	if (p != NULL && p->mp_uln_mult > 0) {
 		if (p->mp_uln_mult == 1)
 			snprintf(thr, sizeof(thr), "%s ULN %.*f", op_text(
-			    p->mp_op), dec, ef->ef_threshold);
+			    pred_op(x, p)), dec, ef->ef_threshold);
 		else
 			snprintf(thr, sizeof(thr), "%s %g x ULN = %.*f",
-			    op_text(p->mp_op), p->mp_uln_mult, dec,
+			    op_text(pred_op(x, p)), p->mp_uln_mult, dec,
 			    ef->ef_threshold);
 	} else if (p != NULL)
 		snprintf(thr, sizeof(thr), "%s %.*f", op_text(p->mp_op), dec,
@@ -304,14 +320,13 @@ factor_text(const struct run *x, const struct model_term *t,
 static double
 threshold(const struct run *x, const struct model_pred *p)
 {
-	const struct fact *ft = &x->f->fa_f[p->mp_input];
-
 	if (p->mp_uln_mult <= 0)
 		return p->mp_value;
-	if ((ft->f_flags & FACT_HAS_ULN) && ft->f_aux > 0)
-		return p->mp_uln_mult * ft->f_aux;
+	if (lab_uln(x, p))
+		return p->mp_uln_mult * x->f->fa_f[p->mp_input].f_aux;
 	return p->mp_uln_mult * p->mp_uln_default;
 }
+
 
 static bool
 pred_holds(const struct run *x, const struct model_pred *p, double *thr)
@@ -327,7 +342,7 @@ pred_holds(const struct run *x, const struct model_pred *p, double *thr)
 	if (p->mp_op == MODEL_OP_PRESENT)
 		return v != 0 || x->unknown[in];
 	*thr = threshold(x, p);
-	switch (p->mp_op) {
+	switch (pred_op(x, p)) {
 	case MODEL_OP_GT: return v > *thr;
 	case MODEL_OP_GE: return v >= *thr;
 	case MODEL_OP_LT: return v < *thr;

@@ -34,7 +34,10 @@ enum input_kind {
 };
 
 /* Default freshness in days (0: never stale).  The model file may override
- * per input (CLINICAL.md "Freshness and scope": labs 90 days, PTH 180). */
+ * per input (CLINICAL.md "Freshness and scope": labs 90 days, PTH 180).
+ * Body measurements are not labs and change slowly in adults: BMI a year,
+ * height ten years (unverified, configurable); weight and blood pressure
+ * follow the labs. */
 
 /* X(ENUM, "name", kind, "canonical UCUM unit", freshness days, "label") */
 #define INPUT_LIST(X)							\
@@ -44,14 +47,14 @@ X(PHOSPHATE,	"phosphate",	INPUT_LATEST, "mg/dL",	90, "phosphate") \
 X(PTH,		"pth",		INPUT_LATEST, "pg/mL", 180, "intact PTH") \
 X(ALBUMIN,	"albumin",	INPUT_LATEST, "g/dL",	90, "albumin") \
 X(ALP,		"alp",		INPUT_LATEST, "U/L",	90, "alkaline phosphatase") \
-X(VITD25,	"vitd25",	INPUT_LATEST, "ng/mL", 180, "25-hydroxyvitamin D") \
+X(VITD25,	"vitd25",	INPUT_LATEST, "ng/mL", 90, "25-hydroxyvitamin D") \
 X(VITD125,	"vitd125",	INPUT_LATEST, "pg/mL",	90, "1,25-dihydroxyvitamin D") \
-X(HBA1C,	"hba1c",	INPUT_LATEST, "%",     180, "HbA1c") \
-X(CHOLESTEROL,	"cholesterol",	INPUT_LATEST, "mg/dL", 365, "total cholesterol") \
-X(LDL,		"ldl",		INPUT_LATEST, "mg/dL", 365, "LDL cholesterol") \
-X(HDL,		"hdl",		INPUT_LATEST, "mg/dL", 365, "HDL cholesterol") \
-X(TRIGLYCERIDES, "triglycerides", INPUT_LATEST, "mg/dL", 365, "triglycerides") \
-X(HOMOCYSTEINE,	"homocysteine",	INPUT_LATEST, "umol/L", 365, "homocysteine") \
+X(HBA1C,	"hba1c",	INPUT_LATEST, "%",     90, "HbA1c") \
+X(CHOLESTEROL,	"cholesterol",	INPUT_LATEST, "mg/dL", 90, "total cholesterol") \
+X(LDL,		"ldl",		INPUT_LATEST, "mg/dL", 90, "LDL cholesterol") \
+X(HDL,		"hdl",		INPUT_LATEST, "mg/dL", 90, "HDL cholesterol") \
+X(TRIGLYCERIDES, "triglycerides", INPUT_LATEST, "mg/dL", 90, "triglycerides") \
+X(HOMOCYSTEINE,	"homocysteine",	INPUT_LATEST, "umol/L", 90, "homocysteine") \
 X(BMI,		"bmi",		INPUT_LATEST, "kg/m2", 365, "body mass index") \
 X(WEIGHT,	"weight",	INPUT_LATEST, "kg",	90, "body weight") \
 X(HEIGHT,	"height",	INPUT_LATEST, "cm",   3650, "body height") \

@@ -306,6 +306,16 @@ build_pred(struct load *l, const json_t *j, struct model_pred *p)
 	}
 	old = path_key(l, "uln");
 	p->mp_uln_mult = json_number_value(json_object_get(uln, "multiple"));
+	/* A lab's upper limit is the last normal value ("40-129"): above it
+	 * is abnormal, so lab_op may be stricter than the default's op. */
+	p->mp_lab_op = p->mp_op;
+	op = json_string_value(json_object_get(uln, "lab_op"));
+	for (i = 0; op != NULL && i < UTIL_ARRAY_LEN(ops); i++)
+		if (strcmp(op, ops[i].name) == 0)
+			p->mp_lab_op = ops[i].op;
+	if (((p->mp_op == MODEL_OP_GT || p->mp_op == MODEL_OP_GE) !=
+	    (p->mp_lab_op == MODEL_OP_GT || p->mp_lab_op == MODEL_OP_GE)))
+		problem(l, "lab_op must compare in the same direction as op");
 	if (convert(l, p->mp_input, unit,
 	    json_number_value(json_object_get(uln, "default")),
 	    &p->mp_uln_default))

@@ -41,6 +41,7 @@ struct model_pred {
 	double		 mp_value;	/* threshold */
 	double		 mp_uln_mult;	/* > 0: threshold = mult x ULN */
 	double		 mp_uln_default;	/* ULN when the lab gave none */
+	enum model_op	 mp_lab_op;	/* comparison with the lab's own ULN */
 	bool		 mp_or_unknown;	/* present with unknown value counts */
 };
 

@@ -757,6 +757,18 @@ test_engine_uses_the_labs_upper_limit(void **state)
 	assert_true(has_factor(&r.er_outcome[VAS], "vas.alp"));
 	ef = factor(&r.er_outcome[VAS], "vas.alp");
 	assert_true(ef != NULL && ef->ef_threshold == 104);
+	assert_non_null(strstr(ef->ef_text, "(> ULN 104"));
+	/* The lab's limit is its last normal value (uln.lab_op ">"): at
+	 * the limit is normal; the default 120 counts at 120 (">="). */
+	f.fa_f[INPUT_ALP].f_aux = 110;
+	engine_run(M, &f, FX_AT, &r);
+	assert_false(has_factor(&r.er_outcome[VAS], "vas.alp"));
+	assert_false(has_factor(&r.er_outcome[CUT], "cut.alp"));
+	f.fa_f[INPUT_ALP].f_flags &= ~FACT_HAS_ULN;
+	fx_lab(&f, INPUT_ALP, 120, 0);
+	engine_run(M, &f, FX_AT, &r);
+	assert_true(has_factor(&r.er_outcome[VAS], "vas.alp"));
+	assert_true(has_factor(&r.er_outcome[CUT], "cut.alp"));
 }
 
 static void

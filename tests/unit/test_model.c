@@ -415,6 +415,12 @@ test_model_rejects_semantic_errors(void **state)
 	expect_rejected(d, "$.outcomes[1].terms[10].unit: \"mmol/dL\" is not "
 	    "a unit known for input \"ldl\"");
 	d = shipped();
+	p = json_array_get(json_object_get(term(d, 1, 9), "predicates"), 0);
+	json_object_set_new(json_object_get(p, "uln"), "lab_op",
+	    json_string("<"));
+	expect_rejected(d, "$.outcomes[1].terms[9].predicates[0].uln: lab_op "
+	    "must compare in the same direction as op");
+	d = shipped();
 	p = json_array_get(json_object_get(term(d, 0, 0), "predicates"), 0);
 	json_object_set_new(p, "value", json_real(1));
 	expect_rejected(d, "$.outcomes[0].terms[0].predicates[0]: \"present\" "

@@ -133,14 +133,20 @@ def assess(model, v, at_day):
                             c = t["weight"]
                             break
                         continue
+                    op = p["op"]
                     if "uln" in p:
-                        uln = f[i].get("uln") or conv_threshold(
-                            i, p["uln"]["default"], p.get("unit"))
+                        uln = f[i].get("uln")
+                        if uln:
+                            # the lab's own limit: its comparison
+                            op = p["uln"].get("lab_op", op)
+                        else:
+                            uln = conv_threshold(
+                                i, p["uln"]["default"], p.get("unit"))
                         thr = p["uln"]["multiple"] * uln
                     else:
                         thr = conv_threshold(i, p["value"], p.get("unit"))
                     ok = {">": val > thr, ">=": val >= thr, "<": val < thr,
-                          "<=": val <= thr, "==": val == thr}[p["op"]]
+                          "<=": val <= thr, "==": val == thr}[op]
                     if ok:
                         c = t["weight"]
                         break
