@@ -380,8 +380,10 @@ stop_modules(void)
 
 /*
  * Stop: refuse new connections, let requests in flight finish within
- * DRAIN_SECONDS, then stop the modules in reverse order.  A second
- * SIGTERM or SIGINT ends the process at once.
+ * DRAIN_SECONDS (a request whose body still uploads is one of them: see
+ * http_req_admissible()).  A second SIGTERM or SIGINT here ends the
+ * process at once with EXIT_RUNTIME; after the drain run() hands those
+ * signals their default action (calcifyd(8) SIGNALS).
  */
 static void
 drain(const sigset_t *set)
@@ -403,6 +405,9 @@ drain(const sigset_t *set)
 	if (http_inflight() > 0)
 		log_warnx("stop: %ld requests still in flight after %d s",
 		    http_inflight(), DRAIN_SECONDS);
+	else
+		log_info("stop: drained; finishing the delivery batch and the "
+		    "store writer");
 }
 
 /* systemctl status shows this line: counts only, never patient data. */

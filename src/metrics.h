@@ -90,7 +90,9 @@ X(INFLIGHT,	"calcifyd_deliveries_in_flight",			\
 X(PATIENTS,	"calcifyd_patients",					\
   "Patients known to the store")					\
 X(READY,	"calcifyd_ready",					\
-  "1 when the store is open and a model is loaded")
+  "1 when the store is open and a model is loaded")			\
+X(HTTP_INFLIGHT, "calcifyd_http_requests_in_flight",			\
+  "Inbound requests begun and not yet completed (this one included)")
 
 enum metrics_gauge {
 #define METRICS_GENUM(e, name, help) MG_##e,
