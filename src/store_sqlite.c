@@ -2036,11 +2036,43 @@ static int
 sq_stats(struct store *s, struct store_stats *st)
 {
 	struct reader *r = reader_get(SS(s));
+	sqlite3_stmt *q = NULL;
+	char sql[128];
+	int type;
 
 	if (r == NULL)
 		return STORE_ERROR;
+	memset(st, 0, sizeof(*st));
+	/* One read transaction: every figure from the same snapshot, however
+	 * busy the writer is (WAL readers never wait for it). */
+	if (exec_sql(r->db, "BEGIN") != SQLITE_OK)
+		return STORE_ERROR;
 	st->st_patients = count_of(r->db, "SELECT count(*) FROM patients");
 	st->st_resources = count_of(r->db, "SELECT count(*) FROM resources");
+	if (sqlite3_prepare_v2(r->db, "SELECT type, count(*) FROM resources "
+	    "GROUP BY type", -1, &q, NULL) == SQLITE_OK) {
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			type = sqlite3_column_int(q, 0);
+			if (type >= 0 && type <= FHIR_RTYPE_MAX)
+				st->st_by_type[type] = sqlite3_column_int64(q, 1);
+		}
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM resources WHERE "
+	    "type = %d AND retracted != 0", FHIR_OBSERVATION);
+	st->st_retracted_obs = count_of(r->db, sql);
+	/* assessments.model is the digest of the models row. */
+	if (sqlite3_prepare_v2(r->db, "SELECT m.id, m.version FROM assessments "
+	    "a JOIN models m ON m.digest = a.model ORDER BY a.aid DESC LIMIT 1",
+	    -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+		util_strlcpy(st->st_model_id, (const char *)
+		    sqlite3_column_text(q, 0), sizeof(st->st_model_id));
+		util_strlcpy(st->st_model_version, (const char *)
+		    sqlite3_column_text(q, 1), sizeof(st->st_model_version));
+	}
+	sqlite3_finalize(q);
+	exec_sql(r->db, "COMMIT");
 	st->st_assessments = count_of(r->db,
 	    "SELECT count(*) FROM assessments");
 	st->st_outbox_pending = count_of(r->db,
