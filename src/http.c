@@ -845,6 +845,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		rq->rq_path = url;
 		rq->rq_start_us = util_mono_us();
 		rq->rq_route = ROUTE_OTHER;
+		rq->rq_began_ready = http_is_ready();
 		buf_init(&rq->rq_body);
 		*con_cls = rq;
 		atomic_fetch_add(&inflight, 1);
@@ -1139,6 +1140,14 @@ bool
 http_is_ready(void)
 {
 	return atomic_load(&ready) && !atomic_load(&quiescing);
+}
+
+/* The writer keeps running until the drain is over, so a request that
+ * began before the stop may still be committed and answered 2xx. */
+bool
+http_req_admissible(const struct http_req *rq)
+{
+	return rq->rq_began_ready && atomic_load(&started);
 }
 
 void

@@ -62,6 +62,10 @@ struct http_req {
 
 	/* private to http.c */
 	struct MHD_Connection	*rq_conn;
+	/* The server was ready when the request head arrived: a stop that
+	 * begins while the body still uploads drains this request instead
+	 * of refusing it (issue 8). */
+	bool			 rq_began_ready;
 	int			 rq_phase;
 	bool			 rq_too_large;
 	bool			 rq_answered;
@@ -80,9 +84,15 @@ void	http_stop(void);
 /* The store the FHIR read routes use (borrowed; set before http_start). */
 struct store;
 void	http_fhir_init(struct store *);
-/* Readiness for /readyz and for refusing work with 503. */
+/* Readiness for /readyz and for refusing work with 503.  Handlers that
+ * take patient data ask http_req_admissible() instead, so a request
+ * already under way when the stop began still completes. */
 void	http_set_ready(bool);
 bool	http_is_ready(void);
+/* True when rq began while the server was ready and the store is still
+ * open for work: false for a request that arrived after a stop began (or
+ * before start-up finished). */
+bool	http_req_admissible(const struct http_req *);
 /* Swap the inbound token set (takes ownership; NULL = no auth).  The old
  * set is released when no request uses it any more. */
 void	http_set_auth(struct auth *);

@@ -124,7 +124,7 @@ admit(struct http_req *rq)
 {
 	const struct config *c = http_config(rq);
 
-	if (!http_is_ready()) {
+	if (!http_req_admissible(rq)) {
 		metrics_inc(M_SHED_STOP);
 		http_reply_error(rq, DIAG_NOT_READY, NULL, NULL);
 		return false;

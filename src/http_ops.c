@@ -76,6 +76,8 @@ ops_metrics(struct http_req *rq)
 {
 	struct buf b;
 
+	/* Read at scrape time: what a drain still waits for. */
+	metrics_gauge_set(MG_HTTP_INFLIGHT, (double)http_inflight());
 	buf_init(&b);
 	metrics_render(&b);
 	http_reply(rq, 200, "text/plain; version=0.0.4; charset=utf-8",

@@ -6,6 +6,7 @@
  */
 #include "autoconfig.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -38,6 +39,7 @@
 #define DRAIN_SECONDS	20
 #define STATUS_EVERY_US	(10 * 1000000LL)	/* STATUS= refresh */
 #define SENDER_STOP_MS	5000	/* the current delivery batch may finish */
+#define PROBLEMS_LOGGED	20	/* per file and load; the rest are counted */
 
 struct options {
 	const char	*config_file;
@@ -157,6 +159,118 @@ load_auth(const struct config *c, bool *failed)
 	return a;
 }
 
+/*
+ * The loaders write their problems to a stream, one a line, as
+ * "FILE: $.json.path: problem" (model), "FILE:LINE: problem" (code
+ * table) or "FILE: problem".  In the daemon that stream is captured and
+ * each problem becomes a warning of its own, so the reason reaches the
+ * journal with a priority (or syslog once detached, when stderr is
+ * /dev/null) rather than a bare stderr line.  --check-config keeps
+ * writing to stderr: a person reads it.
+ */
+struct capture {
+	char	*cp_text;
+	size_t	 cp_len;
+	FILE	*cp_fp;
+};
+
+/* The stream to hand the loader: the capture, or stderr when memory for
+ * one is short (the reasons are then at least not lost). */
+static FILE *
+capture_begin(struct capture *c)
+{
+	c->cp_text = NULL;
+	c->cp_len = 0;
+	c->cp_fp = open_memstream(&c->cp_text, &c->cp_len);
+	return c->cp_fp != NULL ? c->cp_fp : stderr;
+}
+
+/* One problem line as "WHAT problem file=F [line=N] [json_path=P]
+ * reason="..."" at warning level.  Modifies line. */
+static void
+log_problem(const char *what, const char *file, char *line)
+{
+	size_t flen = strlen(file);
+	char *p = line, *q, *end, *path = NULL;
+	long ln = 0;
+	struct buf b;
+
+	for (q = line; *q != '\0'; q++)
+		if (*q == '"')
+			*q = '\'';
+	if (strncmp(p, file, flen) == 0 && p[flen] == ':') {
+		p += flen + 1;
+		if (isdigit((unsigned char)*p)) {
+			ln = strtol(p, &end, 10);
+			if (*end == ':')
+				p = end + 1;
+			else
+				ln = 0;
+		}
+		p += strspn(p, " ");
+		if (*p == '$' && (q = strstr(p, ": ")) != NULL) {
+			*q = '\0';
+			path = p;
+			p = q + 2;
+		}
+	}
+	buf_init(&b);
+	buf_printf(&b, "%s problem file=%s", what, file);
+	if (ln > 0)
+		buf_printf(&b, " line=%ld", ln);
+	if (path != NULL)
+		buf_printf(&b, " json_path=%s", path);
+	buf_printf(&b, " reason=\"%s\"", p);
+	log_warnx("%s", b.b_data);
+	buf_free(&b);
+}
+
+/* Log what the loader wrote and release the capture. */
+static void
+capture_end(struct capture *c, const char *what, const char *file)
+{
+	char *line, *next;
+	int n = 0;
+
+	if (c->cp_fp == NULL)
+		return;
+	fclose(c->cp_fp);
+	for (line = c->cp_text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (++n <= PROBLEMS_LOGGED)
+			log_problem(what, file, line);
+	}
+	if (n > PROBLEMS_LOGGED)
+		log_warnx("%s problem file=%s reason=\"%d more problems not "
+		    "shown (calcifyd --check-config lists them all)\"", what,
+		    file, n - PROBLEMS_LOGGED);
+	free(c->cp_text);
+	c->cp_fp = NULL;
+}
+
+static struct model *
+load_model_logged(const char *path)
+{
+	struct capture c;
+	struct model *m;
+
+	m = model_load(path, capture_begin(&c));
+	capture_end(&c, "model", path);
+	return m;
+}
+
+static struct terminology *
+load_terms_logged(const char *path)
+{
+	struct capture c;
+	struct terminology *t;
+
+	t = terminology_load(path, capture_begin(&c));
+	capture_end(&c, "code table", path);
+	return t;
+}
+
 /* --check-config: everything a start would read, without starting. */
 static int
 check_config(const struct options *o)
@@ -237,17 +351,17 @@ daemonize(void)
  * the running one (issue 5) and says why.
  */
 static void
-reload_model_and_codes(void)
+reload_model_and_codes(bool *model_ok, bool *codes_ok)
 {
 	struct model *m, *cur;
 	struct terminology *t;
 
-	m = model_load(cfg->cf_model_path, stderr);
+	m = load_model_logged(cfg->cf_model_path);
 	if (m == NULL) {
 		metrics_inc(M_MODEL_FAIL);
 		cur = ingest_model();
-		log_warnx("reload: model %s rejected; keeping model %s %s",
-		    cfg->cf_model_path, cur->m_id, cur->m_version);
+		log_warnx("reload: model rejected file=%s; keeping model id=%s "
+		    "version=%s", cfg->cf_model_path, cur->m_id, cur->m_version);
 		model_unref(cur);
 	} else {
 		metrics_inc(M_MODEL_OK);
@@ -256,14 +370,18 @@ reload_model_and_codes(void)
 		    m->m_version, m->m_digest);
 		ingest_set_model(m);
 	}
-	t = terminology_load(cfg->cf_model_codes, stderr);
+	t = load_terms_logged(cfg->cf_model_codes);
 	if (t == NULL) {
-		log_warnx("reload: code table %s rejected; keeping the running "
-		    "one", cfg->cf_model_codes);
+		metrics_inc(M_CODES_FAIL);
+		log_warnx("reload: code table rejected file=%s; keeping the "
+		    "running one", cfg->cf_model_codes);
 	} else {
+		metrics_inc(M_CODES_OK);
 		keep_terms(t);
 		ingest_set_terminology(t);
 	}
+	*model_ok = m != NULL;
+	*codes_ok = t != NULL;
 }
 
 static void
@@ -271,7 +389,7 @@ reload(const struct options *o)
 {
 	struct config *nc;
 	struct auth *a;
-	bool failed;
+	bool failed, model_ok, codes_ok;
 
 	log_notice("reload requested (SIGHUP)");
 	notify_send("RELOADING=1");
@@ -312,8 +430,9 @@ reload(const struct options *o)
 	http_set_auth(a);
 	http_reconfigure(cfg);
 	ingest_reconfigure(cfg);
-	reload_model_and_codes();
-	log_notice("reload done");
+	reload_model_and_codes(&model_ok, &codes_ok);
+	log_notice("reload done model=%s codes=%s", model_ok ? "ok" : "failed",
+	    codes_ok ? "ok" : "failed");
 	notify_send("READY=1");
 }
 
@@ -331,15 +450,16 @@ start_modules(void)
 		return -1;
 	store->s_ops->salt(store, salt);
 	log_set_patient_salt(salt, sizeof(salt));
-	t = terminology_load(cfg->cf_model_codes, stderr);
+	t = load_terms_logged(cfg->cf_model_codes);
 	if (t == NULL) {
-		log_warnx("cannot load the code table %s", cfg->cf_model_codes);
+		log_warnx("cannot load the code table file=%s",
+		    cfg->cf_model_codes);
 		return -1;
 	}
 	keep_terms(t);
-	m = model_load(cfg->cf_model_path, stderr);
+	m = load_model_logged(cfg->cf_model_path);
 	if (m == NULL) {
-		log_warnx("cannot load the model %s", cfg->cf_model_path);
+		log_warnx("cannot load the model file=%s", cfg->cf_model_path);
 		return -1;
 	}
 	metrics_set_model(m->m_id, m->m_version);
@@ -380,8 +500,10 @@ stop_modules(void)
 
 /*
  * Stop: refuse new connections, let requests in flight finish within
- * DRAIN_SECONDS, then stop the modules in reverse order.  A second
- * SIGTERM or SIGINT ends the process at once.
+ * DRAIN_SECONDS (a request whose body still uploads is one of them: see
+ * http_req_admissible()).  A second SIGTERM or SIGINT here ends the
+ * process at once with EXIT_RUNTIME; after the drain run() hands those
+ * signals their default action (calcifyd(8) SIGNALS).
  */
 static void
 drain(const sigset_t *set)
@@ -403,6 +525,9 @@ drain(const sigset_t *set)
 	if (http_inflight() > 0)
 		log_warnx("stop: %ld requests still in flight after %d s",
 		    http_inflight(), DRAIN_SECONDS);
+	else
+		log_info("stop: drained; finishing the delivery batch and the "
+		    "store writer");
 }
 
 /* systemctl status shows this line: counts only, never patient data. */

@@ -66,8 +66,11 @@ X(SHED_BUSY,	"calcifyd_http_shed_total", "reason", "queue_full",	\
 X(SHED_OUTBOX,	"calcifyd_http_shed_total", "reason", "outbox_full", "") \
 X(SHED_STOP,	"calcifyd_http_shed_total", "reason", "shutting_down", "") \
 X(MODEL_OK,	"calcifyd_model_reloads_total", "result", "ok",		\
-  "Model and configuration reloads, by result")			\
-X(MODEL_FAIL,	"calcifyd_model_reloads_total", "result", "failed", "")
+  "Model reloads (SIGHUP), by result")					\
+X(MODEL_FAIL,	"calcifyd_model_reloads_total", "result", "failed", "") \
+X(CODES_OK,	"calcifyd_code_table_reloads_total", "result", "ok",	\
+  "Code table reloads (SIGHUP), by result")				\
+X(CODES_FAIL,	"calcifyd_code_table_reloads_total", "result", "failed", "")
 
 enum metrics_counter {
 #define METRICS_CENUM(e, fam, lk, lv, help) M_##e,
@@ -90,7 +93,9 @@ X(INFLIGHT,	"calcifyd_deliveries_in_flight",			\
 X(PATIENTS,	"calcifyd_patients",					\
   "Patients known to the store")					\
 X(READY,	"calcifyd_ready",					\
-  "1 when the store is open and a model is loaded")
+  "1 when the store is open and a model is loaded")			\
+X(HTTP_INFLIGHT, "calcifyd_http_requests_in_flight",			\
+  "Inbound requests begun and not yet completed (this one included)")
 
 enum metrics_gauge {
 #define METRICS_GENUM(e, name, help) MG_##e,

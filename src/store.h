@@ -112,11 +112,16 @@ void	store_dead_clear(struct store_dead *);
 
 struct store_stats {
 	int64_t		st_patients;
-	int64_t		st_resources;
+	int64_t		st_resources;		/* every stored type */
+	int64_t		st_by_type[FHIR_RTYPE_MAX + 1];	/* [enum fhir_rtype] */
+	int64_t		st_retracted_obs;	/* entered-in-error */
 	int64_t		st_assessments;
 	int64_t		st_outbox_pending;
 	int64_t		st_outbox_oldest;	/* enqueued ms, 0 if none */
 	int64_t		st_dead_letters;
+	/* The model version that made the newest assessment ("" if none). */
+	char		st_model_id[128];
+	char		st_model_version[64];
 };
 
 struct store;
@@ -227,6 +232,7 @@ struct store_ops {
 	 * enqueue time (0 if none), dead letters. */
 	int	(*r_outbox_stats)(struct store *, int64_t *pending,
 		    int64_t *oldest, int64_t *dead);
+	/* Counts for calcifyctl status, all from one snapshot. */
 	int	(*r_stats)(struct store *, struct store_stats *);
 	/* The patient's folded facts, as the writer last committed them. */
 	int	(*r_load_facts)(struct store *, int64_t pid, struct facts *);

@@ -15,6 +15,7 @@
  */
 #include "autoconfig.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_sqlite_test.h"
 #include "util.h"
 
 /* --- schema ------------------------------------------------------------- */
@@ -107,6 +109,35 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX outbox_pid ON outbox(pid) WHERE state = 0;"
 	"CREATE INDEX outbox_dead ON outbox(oid) WHERE state = 3;",
 };
+
+/* Migrations a unit test appends after the built-in ones (see
+ * store_sqlite_test.h); none in the daemon. */
+static const char *const	*extra_migrations;
+static int			 nextra_migrations;
+
+void
+store_sqlite_test_migrations(const char *const *extra, int n)
+{
+	extra_migrations = n > 0 ? extra : NULL;
+	nextra_migrations = n > 0 ? n : 0;
+}
+
+/* The schema version this build migrates to. */
+static int
+schema_version(void)
+{
+	return STORE_SCHEMA_VERSION + nextra_migrations;
+}
+
+/* The SQL taking a store from version i to i + 1. */
+static const char *
+migration(int i)
+{
+	assert(i >= 0 && i < schema_version());
+	if (i < STORE_SCHEMA_VERSION)
+		return migrations[i];
+	return extra_migrations[i - STORE_SCHEMA_VERSION];
+}
 
 /* --- statements ----------------------------------------------------------- */
 
@@ -516,12 +547,13 @@ make_parent_dirs(const char *path)
 	return rc;
 }
 
-/* Copy the database with the online backup API before a migration. */
+/* Copy the database with the online backup API before a migration from
+ * schema from to schema to: PATH.pre-vTO-UNIXTIME.bak, mode 0600. */
 static int
-backup_copy(sqlite3 *src, const char *path, int from)
+backup_copy(sqlite3 *src, const char *path, int from, int to)
 {
-	char *bpath = xasprintf("%s.pre-v%d-%lld.bak", path,
-	    STORE_SCHEMA_VERSION, (long long)(util_now_ms() / 1000));
+	char *bpath = xasprintf("%s.pre-v%d-%lld.bak", path, to,
+	    (long long)(util_now_ms() / 1000));
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b;
 	int rc = -1;
@@ -547,7 +579,7 @@ static int
 migrate(struct sqlite_store *ss, FILE *errf)
 {
 	sqlite3_stmt *st;
-	int v = -1, i;
+	int v = -1, i, to = schema_version();
 	char sql[64];
 
 	if (sqlite3_prepare_v2(ss->w, "PRAGMA user_version", -1, &st,
@@ -559,30 +591,30 @@ migrate(struct sqlite_store *ss, FILE *errf)
 		    ss->path, sqlite3_errmsg(ss->w));
 		return -1;
 	}
-	if (v > STORE_SCHEMA_VERSION) {
+	if (v > to) {
 		fprintf(errf, "%s: schema version %d is newer than this "
 		    "calcifyd understands (%d); refusing to start (use the "
-		    "newer calcifyd or restore a backup)\n", ss->path, v,
-		    STORE_SCHEMA_VERSION);
+		    "newer calcifyd or restore a backup)\n", ss->path, v, to);
 		return -1;
 	}
-	if (v == STORE_SCHEMA_VERSION)
+	if (v == to)
 		return 0;
 	if (ss->readonly) {
 		fprintf(errf, "%s: schema version %d needs migration; start "
 		    "calcifyd once to migrate it\n", ss->path, v);
 		return -1;
 	}
-	if (v > 0 && backup_copy(ss->w, ss->path, v) == -1) {
+	/* Version 0 is a new, empty file: nothing to keep. */
+	if (v > 0 && backup_copy(ss->w, ss->path, v, to) == -1) {
 		fprintf(errf, "%s: backup before migration failed; not "
 		    "migrating\n", ss->path);
 		return -1;
 	}
-	for (i = v; i < STORE_SCHEMA_VERSION; i++) {
+	for (i = v; i < to; i++) {
 		if (exec_sql(ss->w, "BEGIN IMMEDIATE") != SQLITE_OK)
 			return -1;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", i + 1);
-		if (exec_sql(ss->w, migrations[i]) != SQLITE_OK ||
+		if (exec_sql(ss->w, migration(i)) != SQLITE_OK ||
 		    exec_sql(ss->w, sql) != SQLITE_OK) {
 			exec_sql(ss->w, "ROLLBACK");
 			fprintf(errf, "%s: migration to schema v%d failed: %s\n",
@@ -722,7 +754,7 @@ store_open(const struct config *c, bool readonly, FILE *errf)
 		ss->ckpt_running = true;
 	}
 	log_info("store open path=%s schema=%d synchronous=%s", path,
-	    STORE_SCHEMA_VERSION, ss->sync == CONFIG_SYNC_FULL ? "full" :
+	    schema_version(), ss->sync == CONFIG_SYNC_FULL ? "full" :
 	    "normal");
 	return &ss->base;
 fail:
@@ -2072,11 +2104,43 @@ static int
 sq_stats(struct store *s, struct store_stats *st)
 {
 	struct reader *r = reader_get(SS(s));
+	sqlite3_stmt *q = NULL;
+	char sql[128];
+	int type;
 
 	if (r == NULL)
 		return STORE_ERROR;
+	memset(st, 0, sizeof(*st));
+	/* One read transaction: every figure from the same snapshot, however
+	 * busy the writer is (WAL readers never wait for it). */
+	if (exec_sql(r->db, "BEGIN") != SQLITE_OK)
+		return STORE_ERROR;
 	st->st_patients = count_of(r->db, "SELECT count(*) FROM patients");
 	st->st_resources = count_of(r->db, "SELECT count(*) FROM resources");
+	if (sqlite3_prepare_v2(r->db, "SELECT type, count(*) FROM resources "
+	    "GROUP BY type", -1, &q, NULL) == SQLITE_OK) {
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			type = sqlite3_column_int(q, 0);
+			if (type >= 0 && type <= FHIR_RTYPE_MAX)
+				st->st_by_type[type] = sqlite3_column_int64(q, 1);
+		}
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM resources WHERE "
+	    "type = %d AND retracted != 0", FHIR_OBSERVATION);
+	st->st_retracted_obs = count_of(r->db, sql);
+	/* assessments.model is the digest of the models row. */
+	if (sqlite3_prepare_v2(r->db, "SELECT m.id, m.version FROM assessments "
+	    "a JOIN models m ON m.digest = a.model ORDER BY a.aid DESC LIMIT 1",
+	    -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+		util_strlcpy(st->st_model_id, (const char *)
+		    sqlite3_column_text(q, 0), sizeof(st->st_model_id));
+		util_strlcpy(st->st_model_version, (const char *)
+		    sqlite3_column_text(q, 1), sizeof(st->st_model_version));
+	}
+	sqlite3_finalize(q);
+	exec_sql(r->db, "COMMIT");
 	st->st_assessments = count_of(r->db,
 	    "SELECT count(*) FROM assessments");
 	st->st_outbox_pending = count_of(r->db,

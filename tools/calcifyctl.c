@@ -181,14 +181,38 @@ metric(const char *text, const char *name, double *v, char *labels, size_t n)
 
 /* --- commands ------------------------------------------------------------------ */
 
+/* Value of label key in labels ("{a=\"x\",b=\"y\"}") into out. */
+static bool
+label(const char *labels, const char *key, char *out, size_t n)
+{
+	char pat[64];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "%s=\"", key);
+	if ((p = strstr(labels, pat)) == NULL)
+		return false;
+	p += strlen(pat);
+	if ((e = strchr(p, '"')) == NULL)
+		return false;
+	snprintf(out, n, "%.*s", (int)(e - p), p);
+	return true;
+}
+
+/*
+ * What the store says (one snapshot) and, when the daemon answers, what
+ * only it knows: uptime, the model in use, readiness.  Without the daemon
+ * the model is the one that made the newest assessment.
+ */
 static int
 cmd_status(struct store *s)
 {
 	struct store_stats st;
 	struct buf m;
 	double v;
-	char age[32], labels[256];
+	char age[32], labels[256], id[128], ver[64], start[40];
 	int64_t now = util_now_ms();
+	bool up, shown = false;
+	int t;
 
 	if (s->s_ops->r_stats(s, &st) != STORE_OK) {
 		fprintf(stderr, "calcifyctl: cannot read the store\n");
@@ -196,27 +220,45 @@ cmd_status(struct store *s)
 	}
 	buf_init(&m);
 	printf("store          %s\n", cfg->cf_store_path);
-	if (daemon_metrics(&m)) {
-		if (metric(m.b_data, "process_start_time_seconds", &v, NULL,
-		    0)) {
-			human_age(now - (int64_t)(v * 1000), age, sizeof(age));
-			printf("daemon         running at %s, up %s\n",
-			    cfg->cf_http_listen, age);
-		}
-		if (metric(m.b_data, "calcifyd_model_info", &v, labels,
-		    sizeof(labels)))
-			printf("model          %s\n", strchr(labels, '{') ?
-			    strchr(labels, '{') : labels);
-		if (metric(m.b_data, "calcifyd_ready", &v, NULL, 0))
-			printf("ready          %s\n", v > 0 ? "yes" : "no");
+	up = daemon_metrics(&m);
+	if (up && metric(m.b_data, "process_start_time_seconds", &v, NULL,
+	    0)) {
+		human_age(now - (int64_t)(v * 1000), age, sizeof(age));
+		when((int64_t)(v * 1000), start, sizeof(start));
+		printf("daemon         running at %s, up %s (since %s)\n",
+		    cfg->cf_http_listen, age, start);
 	} else
 		printf("daemon         not answering at %s\n",
 		    cfg->cf_http_listen);
+	if (up && metric(m.b_data, "calcifyd_model_info", &v, labels,
+	    sizeof(labels)) && label(labels, "id", id, sizeof(id)) &&
+	    label(labels, "version", ver, sizeof(ver)))
+		printf("model          %s %s (in use)\n", id, ver);
+	else if (st.st_model_id[0] != '\0')
+		printf("model          %s %s (made the newest assessment)\n",
+		    st.st_model_id, st.st_model_version);
+	else
+		printf("model          -\n");
+	if (up && metric(m.b_data, "calcifyd_ready", &v, NULL, 0))
+		printf("ready          %s\n", v > 0 ? "yes" : "no");
 	buf_free(&m);
 	printf("mode           %s\n", cfg->cf_hospital_base_url[0] != '\0' ?
 	    cfg->cf_hospital_base_url : "embedded (no hospital server)");
 	printf("patients       %lld\n", (long long)st.st_patients);
-	printf("resources      %lld\n", (long long)st.st_resources);
+	printf("observations   %lld", (long long)st.st_by_type[FHIR_OBSERVATION]);
+	if (st.st_retracted_obs > 0)
+		printf(" (%lld entered-in-error)", (long long)st.st_retracted_obs);
+	printf("\n");
+	printf("resources      %lld in all", (long long)st.st_resources);
+	for (t = 1; t <= FHIR_RTYPE_MAX; t++) {
+		if (st.st_by_type[t] == 0)
+			continue;
+		printf("%s%s %lld", shown ? ", " : " (",
+		    fhir_type_name((enum fhir_rtype)t),
+		    (long long)st.st_by_type[t]);
+		shown = true;
+	}
+	printf("%s\n", shown ? ")" : "");
 	printf("assessments    %lld\n", (long long)st.st_assessments);
 	if (st.st_outbox_oldest > 0)
 		human_age(now - st.st_outbox_oldest, age, sizeof(age));
@@ -316,16 +358,17 @@ fail:
 	return EX_FAIL;
 }
 
+/* The value column: 19 characters, a number and its unit or a word. */
 static void
 print_value(enum input in, const struct fact *x)
 {
 	if (x->f_flags & FACT_VALUE_UNKNOWN)
-		printf("%-10s", "yes (dose unknown)");
+		printf("%-19s", "yes (dose unknown)");
 	else if (input_kind(in) == INPUT_ANY || input_kind(in) ==
 	    INPUT_EARLIEST)
-		printf("%-10s", "yes");
+		printf("%-19s", "yes");
 	else if (in == INPUT_SEX)
-		printf("%-10s", x->f_value == INPUT_SEX_MALE ? "male" :
+		printf("%-19s", x->f_value == INPUT_SEX_MALE ? "male" :
 		    x->f_value == INPUT_SEX_FEMALE ? "female" : "other");
 	else if (in == INPUT_BIRTH_DATE) {
 		char d[32];
@@ -333,9 +376,23 @@ print_value(enum input in, const struct fact *x)
 		util_format_instant((int64_t)x->f_value * 86400000, d,
 		    sizeof(d));
 		d[10] = '\0';
-		printf("%-10s", d);
+		printf("%-19s", d);
 	} else
 		printf("%-10.4g %-8s", x->f_value, units_display(in));
+}
+
+/* The source column: a stored Reference's "reference" (or display), else
+ * the JSON as stored. */
+static void
+print_ref(const char *ref)
+{
+	json_t *j = ref != NULL ? json_loads(ref, 0, NULL) : NULL;
+	const char *r = json_string_value(json_object_get(j, "reference"));
+
+	if (r == NULL)
+		r = json_string_value(json_object_get(j, "display"));
+	printf("%s\n", r != NULL ? r : ref != NULL ? ref : "");
+	json_decref(j);
 }
 
 static int
@@ -390,7 +447,8 @@ cmd_explain(struct store *s, const char *who)
 			d[0] = '\0';
 		else
 			when(x->f_eff, d, sizeof(d));
-		printf("  %-24s %s\n", d, ref != NULL ? ref : "");
+		printf("  %-24s ", d);
+		print_ref(ref);
 		if (x->f_flags & FACT_SKIPPED_NEWER)
 			printf("  %-28s a newer result was not used (unit not "
 			    "recognised): %s\n", "",

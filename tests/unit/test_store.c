@@ -1,7 +1,9 @@
 /*
  * test_store.c - the SQLite store: facts folding (latest by effective time,
  * amendments, retraction, aggregates), versions and history, patient keys
- * and merges, assessments and the outbox state machine, schema versions.
+ * and merges, assessments and the outbox state machine, schema versions
+ * and the migration of an older store after a backup copy (through the
+ * test-only migrations of store_sqlite_test.h).
  */
 #include "autoconfig.h"
 
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -20,6 +23,10 @@
 #include "config.h"
 #include "fhir.h"
 #include "store.h"
+#include "store_sqlite_test.h"
+
+#define STORE_STR_(x)	#x
+#define STORE_STR(x)	STORE_STR_(x)
 
 static char dir[] = "/tmp/calcify-test-store-XXXXXX";
 static char dbpath[256];
@@ -416,7 +423,8 @@ test_store_file_is_private_and_newer_schema_refused(void **state)
 	assert_non_null(strstr(err, "newer than this calcifyd understands"));
 	/* Restore for teardown. */
 	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = " STORE_STR(STORE_SCHEMA_VERSION),
+	    NULL, NULL, NULL);
 	sqlite3_close(db);
 	t->s = store_open(t->cfg, false, stderr);
 	assert_non_null(t->s);
@@ -451,6 +459,171 @@ test_store_failed_savepoint_harms_nothing(void **state)
 	    &cur), STORE_NONE);
 }
 
+/* One integer from SQL on the database file at path (-1 on error). */
+static int
+sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The backup copies of dbpath (PATH.pre-vTO-TIME.bak): how many, and the
+ * path of the last one seen in out. */
+static int
+backups(int to, char *out, size_t n)
+{
+	char d[256], prefix[300];
+	const char *base;
+	struct dirent *e;
+	size_t pl;
+	DIR *dp;
+	int count = 0;
+
+	snprintf(d, sizeof(d), "%s", dbpath);
+	*strrchr(d, '/') = '\0';
+	base = strrchr(dbpath, '/') + 1;
+	snprintf(prefix, sizeof(prefix), "%s.pre-v%d-", base, to);
+	pl = strlen(prefix);
+	assert_non_null(dp = opendir(d));
+	while ((e = readdir(dp)) != NULL) {
+		size_t l = strlen(e->d_name);
+
+		if (strncmp(e->d_name, prefix, pl) != 0 || l < pl + 5 ||
+		    strcmp(e->d_name + l - 4, ".bak") != 0 ||
+		    strspn(e->d_name + pl, "0123456789") != l - pl - 4)
+			continue;
+		snprintf(out, n, "%s/%s", d, e->d_name);
+		count++;
+	}
+	closedir(dp);
+	return count;
+}
+
+/* A store left by an older build (schema N) opened by a build that knows
+ * one migration more: a backup copy of the old file comes first, then the
+ * migration, and both the data and the new schema are there. */
+static void
+test_store_older_schema_is_backed_up_then_migrated(void **state)
+{
+	static const char *const extra[] = {
+		"CREATE TABLE migration_probe (x INTEGER NOT NULL);"
+		"INSERT INTO migration_probe VALUES (42);",
+	};
+	const int old = STORE_SCHEMA_VERSION, to = STORE_SCHEMA_VERSION + 1;
+	struct t *t = *state;
+	struct fhir_item it;
+	struct stat st;
+	char bak[512];
+	int64_t pid;
+
+	item(&it, FHIR_OBSERVATION, "before", "ref:Patient/m", INPUT_CALCIUM,
+	    9.4, 1000, true);
+	pid = put(t, &it);
+	store_close(t->s);
+	t->s = NULL;
+	assert_int_equal(backups(to, bak, sizeof(bak)), 0);
+
+	store_sqlite_test_migrations(extra, 1);
+	t->s = store_open(t->cfg, false, stderr);
+	assert_non_null(t->s);
+	/* Migrated: new schema, the probe's row, the old data intact. */
+	assert_int_equal(sql_int(dbpath, "PRAGMA user_version"), to);
+	assert_int_equal(sql_int(dbpath, "SELECT x FROM migration_probe"), 42);
+	assert_true(fact_of(t, pid, INPUT_CALCIUM).f_value == 9.4);
+	/* Backed up first: one copy, private, still at the old schema,
+	 * holding the data and nothing of the migration. */
+	assert_int_equal(backups(to, bak, sizeof(bak)), 1);
+	assert_int_equal(stat(bak, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(sql_int(bak, "PRAGMA user_version"), old);
+	assert_int_equal(sql_int(bak, "SELECT count(*) FROM resources WHERE "
+	    "id = 'before'"), 1);
+	assert_int_equal(sql_int(bak, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'migration_probe'"), 0);
+	/* Opening again migrates nothing and copies nothing. */
+	store_close(t->s);
+	t->s = store_open(t->cfg, false, stderr);
+	assert_non_null(t->s);
+	assert_int_equal(backups(to, bak, sizeof(bak)), 1);
+	store_close(t->s);
+	t->s = NULL;
+	/* The built-in build now finds a newer store and refuses it. */
+	store_sqlite_test_migrations(NULL, 0);
+	assert_null(store_open(t->cfg, false, stderr));
+	assert_int_equal(sql_int(dbpath, "PRAGMA user_version"), to);
+}
+
+/* A migration that fails leaves the store at its old schema with nothing
+ * of the failed step applied, the backup taken, and the open refused. */
+static void
+test_store_failed_migration_rolls_back_and_refuses_to_open(void **state)
+{
+	static const char *const extra[] = {
+		"CREATE TABLE half_done (x INTEGER);"
+		"INSERT INTO no_such_table VALUES (1);",
+	};
+	const int old = STORE_SCHEMA_VERSION, to = STORE_SCHEMA_VERSION + 1;
+	struct t *t = *state;
+	char err[512] = "", bak[512];
+	FILE *ef;
+
+	store_close(t->s);
+	t->s = NULL;
+	store_sqlite_test_migrations(extra, 1);
+	ef = fmemopen(err, sizeof(err), "w");
+	t->s = store_open(t->cfg, false, ef);
+	fclose(ef);
+	store_sqlite_test_migrations(NULL, 0);
+	assert_null(t->s);
+	assert_non_null(strstr(err, "migration to schema v"));
+	assert_int_equal(sql_int(dbpath, "PRAGMA user_version"), old);
+	assert_int_equal(sql_int(dbpath, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'half_done'"), 0);
+	assert_int_equal(backups(to, bak, sizeof(bak)), 1);
+	/* The built-in build still opens it. */
+	t->s = store_open(t->cfg, false, stderr);
+	assert_non_null(t->s);
+}
+
+/* calcifyctl opens read-only: an older store is neither migrated nor
+ * copied; it is told to start calcifyd once. */
+static void
+test_store_readonly_open_does_not_migrate_an_older_store(void **state)
+{
+	static const char *const extra[] = {
+		"CREATE TABLE migration_probe (x INTEGER);",
+	};
+	struct t *t = *state;
+	char err[512] = "", bak[512];
+	struct store *ro;
+	FILE *ef;
+
+	store_close(t->s);
+	t->s = NULL;
+	store_sqlite_test_migrations(extra, 1);
+	ef = fmemopen(err, sizeof(err), "w");
+	ro = store_open(t->cfg, true, ef);
+	fclose(ef);
+	store_sqlite_test_migrations(NULL, 0);
+	assert_null(ro);
+	assert_non_null(strstr(err, "needs migration; start calcifyd once"));
+	assert_int_equal(sql_int(dbpath, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
+	assert_int_equal(backups(STORE_SCHEMA_VERSION + 1, bak, sizeof(bak)),
+	    0);
+	t->s = store_open(t->cfg, false, stderr);
+	assert_non_null(t->s);
+}
+
 static int
 group_setup(void **state)
 {
@@ -482,6 +655,9 @@ main(void)
 		T(test_store_returning_input_state_is_newest_again),
 		T(test_store_file_is_private_and_newer_schema_refused),
 		T(test_store_failed_savepoint_harms_nothing),
+		T(test_store_older_schema_is_backed_up_then_migrated),
+		T(test_store_failed_migration_rolls_back_and_refuses_to_open),
+		T(test_store_readonly_open_does_not_migrate_an_older_store),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
