@@ -102,12 +102,14 @@ expect_status 201
 expect_jq .id m-10
 
 # Within one transaction: the second entry is a new version of the first.
-bundle=$(jq -n --slurpfile a <(obs '"t-1"' 8.6 '.identifier[0].value = "TX-1"'; cat "$T/obs.json") \
-	--slurpfile b <(obs '"t-2"' 8.7 '.identifier[0].value = "TX-1" | .status = "corrected"'; cat "$T/obs.json") \
+obs '"t-1"' 8.6 '.identifier[0].value = "TX-1"'
+mv "$T/obs.json" "$T/t1.json"
+obs '"t-2"' 8.7 '.identifier[0].value = "TX-1" | .status = "corrected"'
+jq -n --slurpfile a "$T/t1.json" --slurpfile b "$T/obs.json" \
 	'{resourceType: "Bundle", type: "transaction", entry: [
 	  {resource: $a[0], request: {method: "POST", url: "Observation"}},
-	  {resource: $b[0], request: {method: "POST", url: "Observation"}}]}')
-printf '%s' "$bundle" >"$T/tx.json"
+	  {resource: $b[0], request: {method: "POST", url: "Observation"}}]}' \
+	>"$T/tx.json"
 post_json /fhir "$T/tx.json"
 expect_status 200
 expect_jq '.entry[1].response.location | test("Observation/t-1/_history/2")' true
