@@ -6,6 +6,7 @@
 # resource types are accepted and reported as ignored; one assessment per
 # patient per request, however many entries.
 . "$(dirname "$0")/lib.sh"
+need sqlite3
 
 D="$top_srcdir/tests/data/ingest"
 cfy_start

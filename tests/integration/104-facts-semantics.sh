@@ -4,6 +4,7 @@
 # previous result counts again; each change re-runs the engine; an
 # observation that changes no model input makes no new assessment.
 . "$(dirname "$0")/lib.sh"
+need sqlite3
 
 D="$top_srcdir/tests/data/ingest"
 cfy_start

@@ -3,6 +3,7 @@
 # with SIGKILL in the middle, and after a restart every observation that got
 # a 2xx is present, exactly once; re-sending everything stores nothing new.
 . "$(dirname "$0")/lib.sh"
+need sqlite3
 
 D="$top_srcdir/tests/data/ingest"
 cfy_start
