@@ -109,6 +109,13 @@ parse_error(const json_error_t *err, struct diag *d)
 	enum json_error_code jc = json_error_code(err);
 	size_t i;
 
+	/* jansson fails without a word only when an allocation fails (its
+	 * lexer buffer, adding to an object or array): 503, retry; not 400,
+	 * the body is bad. */
+	if (jc == json_error_unknown && err->text[0] == '\0') {
+		diag_set(d, DIAG_NO_MEMORY, NULL, NULL);
+		return;
+	}
 	for (i = 0; i < UTIL_ARRAY_LEN(kinds); i++)
 		if (kinds[i].jc == jc) {
 			diag_set(d, kinds[i].dc, NULL, "%s at line %d, column %d",
@@ -154,6 +161,8 @@ fhir_parse(const char *body, size_t len, int max_depth, struct diag *d)
 		    max_depth);
 		return NULL;
 	}
+	/* json_loadb leaves the error code unset on some failures. */
+	memset(&err, 0, sizeof(err));
 	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 	if (j == NULL) {
 		parse_error(&err, d);

@@ -1006,9 +1006,16 @@ http_start(const struct config *c)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 
+	/* The logger goes first: MHD reports problems with the options that
+	 * follow (a pool of one: "Thread pool is not used") through whatever
+	 * logger is set when it parses them, raw on stderr otherwise.  One
+	 * thread means no pool: the internal polling thread serves alone. */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+	    (intptr_t)mhd_log, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
-	    threads, NULL };
+	if (threads > 1)
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_THREAD_POOL_SIZE, threads, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
 	    (intptr_t)c->cf_http_max_connections, NULL };
 	if (c->cf_http_max_connections_per_ip > 0)
@@ -1023,8 +1030,6 @@ http_start(const struct config *c)
 	    (intptr_t)(c->cf_http_max_header + 4096), NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
 	    (intptr_t)completed_cb, NULL };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
-	    (intptr_t)mhd_log, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE,
 	    1024, NULL };
 	if (c->cf_http_tls_cert[0] != '\0') {

@@ -2,7 +2,9 @@
  * http_ops.c - operational endpoints (/healthz, /readyz, /metrics) and the
  * CapabilityStatement at /fhir/metadata.  The CapabilityStatement is built
  * from the capability table below, which must list only what http_fhir.c
- * really serves (a test compares the two).
+ * really serves (tests/integration/012-capability-served.sh compares the
+ * two: every advertised interaction is exercised, and one it has no check
+ * for fails it).
  */
 #include "autoconfig.h"
 

@@ -1,6 +1,8 @@
 #!/bin/bash
 # The daemon starts on embedded defaults, answers /healthz, /readyz,
-# /metrics (Prometheus text 0.0.4) and a valid R4 CapabilityStatement.
+# /metrics (Prometheus text 0.0.4) and a valid R4 CapabilityStatement;
+# with http.threads=1 it serves without a thread pool, and everything it
+# writes is a formatted log line (libmicrohttpd's own warnings included).
 . "$(dirname "$0")/lib.sh"
 
 cfy_start
@@ -44,3 +46,13 @@ grep -q '^calcifyd_http_requests_total{route="metadata",code="200"} [1-9]' \
 grep -q '^calcifyd_ready 1' "$BODY" || fail "ready gauge not 1"
 
 cfy_stop
+
+# One HTTP thread: no pool, and nothing raw from libmicrohttpd on stderr
+# (its logger must be set before the options it complains about).
+cfy_start -o http.threads=1
+req GET /fhir/metadata
+expect_status 200
+cfy_stop
+if grep -v '^<[0-7]>' "$CFY_LOG" >"$T/raw"; then
+	fail "unformatted output from calcifyd: $(head -n 3 "$T/raw")"
+fi

@@ -3,6 +3,7 @@
 # file; SIGTERM and SIGINT stop cleanly with exit status 0; start-up on an
 # address in use fails with exit status 1.
 . "$(dirname "$0")/lib.sh"
+need python3
 
 cfy_start
 req GET /healthz

@@ -4,6 +4,7 @@
 # dialysis, the patient without dialysis gets no assessment), and replaying
 # the directory again creates no new observation and no new assessment.
 . "$(dirname "$0")/lib.sh"
+need sqlite3
 
 S="$top_srcdir/samples"
 REPLAY="$top_builddir/calcify-replay"

@@ -4,6 +4,7 @@
 # changed content makes a new version (vread keeps the old one), Prefer is
 # honoured, If-None-Exist matches 0/1/several, and a RiskAssessment appears.
 . "$(dirname "$0")/lib.sh"
+need sqlite3
 
 D="$top_srcdir/tests/data/ingest"
 cfy_start

@@ -4,6 +4,7 @@
 # already stored is harmed, nothing new is stored, and the daemon keeps
 # serving throughout.
 . "$(dirname "$0")/lib.sh"
+need sqlite3 python3
 
 C="$top_srcdir/tests/data/bad-requests"
 D="$top_srcdir/tests/data/ingest"

@@ -4,8 +4,11 @@
 # transaction stores nothing; a good transaction resolves urn:uuid
 # references; collection bundles (Synthea) go in entry by entry; other
 # resource types are accepted and reported as ignored; one assessment per
-# patient per request, however many entries.
+# patient per request, however many entries; searchset bundles go in
+# entry by entry too; an absolute-URL and a relative reference to one
+# Patient name one internal patient.
 . "$(dirname "$0")/lib.sh"
+need sqlite3
 
 D="$top_srcdir/tests/data/ingest"
 cfy_start
@@ -174,4 +177,57 @@ post_json /fhir/Observation "$T/by-ident.json"
 expect_status 201
 [ "$(count "SELECT pid FROM resources WHERE id = 'by-ident'")" = "$pid_pat" ] ||
 	fail "subject.identifier did not resolve to the known patient"
+# --- searchset (a FHIR search result re-posted, as exports arrive): no
+# request elements, ingested entry by entry with a batch-response.
+s_good=$(jq -c '.id = "ss-1" | .identifier[0].value = "SS-1" | .subject.reference = "Patient/ss-p"' "$D/obs-calcium.json")
+s_bad=$(jq -c '.id = "ss-2" | .identifier[0].value = "SS-2" | .subject.reference = "Patient/ss-p" | .valueQuantity.value = 80' "$D/obs-calcium.json")
+s_enc='{"resourceType":"Encounter","id":"ss-e","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"}}'
+jq -n --argjson a "$s_good" --argjson b "$s_bad" --argjson c "$s_enc" \
+	'{resourceType: "Bundle", type: "searchset", total: 3, entry: [
+	  {fullUrl: "http://example.org/fhir/Observation/ss-1", resource: $a, search: {mode: "match"}},
+	  {fullUrl: "http://example.org/fhir/Observation/ss-2", resource: $b, search: {mode: "match"}},
+	  {fullUrl: "http://example.org/fhir/Encounter/ss-e", resource: $c, search: {mode: "include"}}]}' \
+	>"$T/searchset.json"
+post_json /fhir "$T/searchset.json"
+expect_status 200
+expect_jq .type batch-response
+expect_jq '.entry | length' 3
+expect_jq '.entry[0].response.status' '201 Created'
+expect_jq '.entry[0].response.location' 'Observation/ss-1/_history/1'
+expect_jq '.entry[1].response.status' '422 Unprocessable Entity'
+expect_jq '.entry[1].response.outcome.issue[0].expression[0]' \
+	'Bundle.entry[1].resource.valueQuantity.value'
+expect_jq '.entry[2].response.status' '200 OK'
+expect_jq '.entry[2].response.outcome.issue[0].severity' information
+[ "$(count "SELECT count(*) FROM resources WHERE id = 'ss-1'")" = 1 ] ||
+	fail "the searchset's good entry was not stored"
+[ "$(count "SELECT count(*) FROM resources WHERE id IN ('ss-2', 'ss-e')")" = 0 ] ||
+	fail "the searchset's bad or ignored entry was stored"
+
+# --- one patient, two spellings: an absolute URL and a relative
+# reference name one internal patient, whose facts combine both
+# observations and whose assessments have one subject.
+jq '.id = "abs-ca" | .identifier[0].value = "ABS-CA" |
+	.subject.reference = "http://example.org/fhir/Patient/abs-1"' \
+	"$D/obs-calcium.json" >"$T/abs-ca.json"
+jq '.id = "abs-po" | .subject.reference = "Patient/abs-1"' \
+	"$D/obs-phosphate-noid.json" >"$T/abs-po.json"
+post_json /fhir/Observation "$T/abs-ca.json"
+expect_status 201
+post_json /fhir/Observation "$T/abs-po.json"
+expect_status 201
+pids=$(count "SELECT count(DISTINCT pid) FROM resources WHERE id IN ('abs-ca', 'abs-po')")
+[ "$pids" = 1 ] || fail "absolute and relative references made $pids patients"
+pid_abs=$(count "SELECT pid FROM resources WHERE id = 'abs-ca'")
+# Inputs 0 (calcium) and 2 (phosphate), enum input order in src/inputs.h.
+[ "$(count "SELECT group_concat(input) FROM (SELECT input FROM facts WHERE pid = $pid_abs AND input IN (0, 2) ORDER BY input)")" = 0,2 ] ||
+	fail "the patient's facts do not combine both spellings' observations"
+[ "$(count "SELECT count(*) FROM assessments WHERE pid = $pid_abs")" -ge 1 ] ||
+	fail "no assessment for the patient"
+req GET '/fhir/RiskAssessment?subject=Patient/abs-1&_count=1'
+expect_status 200
+expect_jq '.total > 0' true
+expect_jq '[.entry[0].resource.basis[].reference] | (index("Observation/abs-ca") != null and index("Observation/abs-po") != null)' true
+req GET '/fhir/RiskAssessment?subject=Patient/abs-1'
+expect_jq '[.entry[].resource.subject.reference] | unique | length' 1
 cfy_stop

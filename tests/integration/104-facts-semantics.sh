@@ -2,8 +2,11 @@
 # Facts use the latest value by effective time, not arrival order; an
 # amended result replaces the value; entered-in-error withdraws it and the
 # previous result counts again; each change re-runs the engine; an
-# observation that changes no model input makes no new assessment.
+# observation that changes no model input makes no new assessment; an
+# unknown code is counted as unused; a local code added to a copy of the
+# code table and loaded by SIGHUP is used from then on.
 . "$(dirname "$0")/lib.sh"
+need sqlite3
 
 D="$top_srcdir/tests/data/ingest"
 cfy_start
@@ -73,13 +76,16 @@ expect_status 201
 [ "$(metric 'calcifyd_observations_unused_total{reason="unknown_unit"}')" -ge 1 ] ||
 	fail "unknown unit not counted"
 
-# A code the model does not use: stored, no new assessment.
+# A code the model does not use: stored, no new assessment, counted.
 n3=$(assessments)
+unknown0=$(metric 'calcifyd_observations_unused_total{reason="unknown_code"}')
 jq '.id = "hr" | .code.coding[0] = {system: "http://loinc.org", code: "8867-4"} | .valueQuantity = {value: 72, unit: "/min", system: "http://unitsofmeasure.org", code: "/min"}' \
 	"$T/new.json" >"$T/hr.json"
 post_json /fhir/Observation "$T/hr.json"
 expect_status 201
 [ "$(assessments)" = "$n3" ] || fail "an unused observation made an assessment"
+[ "$(metric 'calcifyd_observations_unused_total{reason="unknown_code"}')" = $((unknown0 + 1)) ] ||
+	fail "an unknown code was not counted as unused once"
 
 # Preliminary results are stored but not used.
 jq '.id = "ca-prelim" | .status = "preliminary" | .effectiveDateTime = "2026-11-24T08:00:00Z" | .valueQuantity.value = 9.0' \
@@ -87,4 +93,45 @@ jq '.id = "ca-prelim" | .status = "preliminary" | .effectiveDateTime = "2026-11-
 post_json /fhir/Observation "$T/prelim.json"
 expect_status 201
 [ "$(fact $CALCIUM)" = 11.2 ] || fail "a preliminary result was used"
+
+# A local lab code: unknown until the admin adds it to the code table
+# (conf/codes.tsv format: SYSTEM CODE INPUT) and sends SIGHUP; from then
+# on an Observation with that code is used.
+LOCAL=http://lab.example.org/codes
+jq --arg sys "$LOCAL" '.id = "ca-local-1" | del(.identifier) |
+	.effectiveDateTime = "2026-11-25T08:00:00Z" | .valueQuantity.value = 9.6 |
+	.code = {coding: [{system: $sys, code: "CA-SER", display: "Calcium, serum (local)"}]}' \
+	"$D/obs-calcium.json" >"$T/local1.json"
+unknown0=$(metric 'calcifyd_observations_unused_total{reason="unknown_code"}')
+n4=$(assessments)
+post_json /fhir/Observation "$T/local1.json"
+expect_status 201
+[ "$(fact $CALCIUM)" = 11.2 ] || fail "an unknown local code was used"
+[ "$(assessments)" = "$n4" ] || fail "an unknown local code made an assessment"
+[ "$(metric 'calcifyd_observations_unused_total{reason="unknown_code"}')" = $((unknown0 + 1)) ] ||
+	fail "the local code, still unknown, was not counted as unused"
+
+cp "$top_srcdir/conf/codes.tsv" "$T/codes.tsv"
+printf '# local codes of the test lab\n%s\tCA-SER\tcalcium\n' "$LOCAL" >>"$T/codes.tsv"
+sed -i "s|^codes = .*|codes = $T/codes.tsv|" "$T/calcifyd.conf"
+grep -qx "codes = $T/codes.tsv" "$T/calcifyd.conf" || fail "model.codes not rewritten"
+kill -HUP "$CFY_PID"
+for _ in $(seq 1 200); do
+	grep -q 'reload done' "$CFY_LOG" && break
+	sleep 0.05
+done
+grep -q 'reload done' "$CFY_LOG" || fail "no reload after SIGHUP"
+grep -q 'code table .* rejected' "$CFY_LOG" && fail "the extended code table was rejected"
+
+jq '.id = "ca-local-2" | .effectiveDateTime = "2026-11-26T08:00:00Z"' \
+	"$T/local1.json" >"$T/local2.json"
+post_json /fhir/Observation "$T/local2.json"
+expect_status 201
+[ "$(fact $CALCIUM)" = 9.6 ] || fail "the local code was not used: calcium $(fact $CALCIUM)"
+[ "$(assessments)" = $((n4 + 1)) ] || fail "the local code's value made no new assessment"
+curl -fsS "$BASE/fhir/RiskAssessment?subject=Patient/it-p1&_count=1" |
+	jq -e '[.entry[0].resource.basis[].reference] | index("Observation/ca-local-2") != null' \
+	>/dev/null || fail "the current assessment does not rest on the local-code observation"
+[ "$(metric 'calcifyd_observations_unused_total{reason="unknown_code"}')" = $((unknown0 + 1)) ] ||
+	fail "the now known local code was counted as unused"
 cfy_stop

@@ -6,6 +6,7 @@
 # deterministic id; the outbox drains and metrics say so.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-fhir.sh"
+need sqlite3
 
 S="$top_srcdir/samples"
 REPLAY="$top_builddir/calcify-replay"

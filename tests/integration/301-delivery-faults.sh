@@ -7,6 +7,7 @@
 # duplicates already at the server (412) are a dead letter too.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-fhir.sh"
+need sqlite3
 
 D="$top_srcdir/tests/data/ingest"
 CTL="$top_builddir/calcifyctl"

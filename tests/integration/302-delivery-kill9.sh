@@ -4,6 +4,7 @@
 # everything is delivered and nothing is duplicated at the server.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-fhir.sh"
+need sqlite3
 
 D="$top_srcdir/tests/data/ingest"
 fhir_server_start
