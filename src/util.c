@@ -215,8 +215,11 @@ buf_steal(struct buf *b, size_t *lenp)
 {
 	char *p;
 
-	if (b->b_data == NULL)
+	if (b->b_data == NULL) {
+		/* Nothing written yet: still a string, "" not garbage. */
 		buf_reserve(b, 0);
+		b->b_data[0] = '\0';
+	}
 	p = b->b_data;
 	if (lenp != NULL)
 		*lenp = b->b_len;

@@ -192,6 +192,12 @@ test_util_buf_grows_and_stays_terminated(void **state)
 	assert_int_equal(len, 3);
 	assert_null(b.b_data);
 	free(s);
+	/* Stealing a buffer nothing was written to gives "", terminated. */
+	s = buf_steal(&b, &len);
+	assert_non_null(s);
+	assert_string_equal(s, "");
+	assert_int_equal(len, 0);
+	free(s);
 	buf_free(&b);
 }
 
