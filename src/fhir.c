@@ -546,7 +546,12 @@ collect_identifiers(struct fhir_item *it, const json_t *res)
 	}
 }
 
-/* Body without resourceType, id and meta; content hash over type+body. */
+/*
+ * Body without resourceType, id and meta; content hash over type+body.
+ * Keys are written sorted, so the body (and with it the content hash and
+ * a content-derived id) does not depend on the order a sender writes
+ * them in: the same result from two systems is the same content.
+ */
 static int
 make_body(struct fhir_item *it, const json_t *res, struct diag *d)
 {
@@ -561,7 +566,8 @@ make_body(struct fhir_item *it, const json_t *res, struct diag *d)
 	json_object_del(copy, "resourceType");
 	json_object_del(copy, "id");
 	json_object_del(copy, "meta");
-	it->fi_body = json_dumps(copy, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	it->fi_body = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_REAL_PRECISION(15));
 	json_decref(copy);
 	if (it->fi_body == NULL) {
 		diag_set(d, DIAG_NO_MEMORY, NULL, NULL);

@@ -631,6 +631,17 @@ test_fhir_hash_ignores_whitespace_and_server_fields(void **state)
 	    id2, sizeof(id2), NULL, h2);
 	assert_memory_equal(h1, h2, SHA256_LEN);
 	assert_string_equal(id2, "other");
+	/* Keys in another order, at every level: the same content. */
+	identity("{'valueQuantity':{'code':'mg/dL','system':"
+	    "'http://unitsofmeasure.org','unit':'mg/dL','value':10.8},"
+	    "'effectiveDateTime':'2026-11-20T08:00:00Z',"
+	    "'subject':{'reference':'Patient/it-p1'},"
+	    "'code':{'coding':[{'display':'Calcium','code':'17861-6',"
+	    "'system':'http://loinc.org'}]},'status':'final',"
+	    "'identifier':[{'value':'LAB-0001','system':"
+	    "'urn:oid:1.2.3.4.lab'}],'id':'ca-1','resourceType':"
+	    "'Observation'}", NULL, id2, sizeof(id2), NULL, h2);
+	assert_memory_equal(h1, h2, SHA256_LEN);
 	/* Any change of content is another hash. */
 	identity(CA_HEAD ",'valueQuantity':{'value':10.9,'unit':'mg/dL',"
 	    "'system':'http://unitsofmeasure.org','code':'mg/dL'}}", NULL,
@@ -697,6 +708,59 @@ test_fhir_content_names_resource_without_identifier(void **state)
 	identity(NOID_HEAD "'valueQuantity':{'value':9.2,'code':'mg/dL'}}",
 	    NULL, c, sizeof(c), NULL, NULL);
 	assert_string_not_equal(a, c);
+}
+
+/* Results of one order share its accession number: the derived id keeps
+ * calcium and phosphate apart (the code is part of it). */
+static void
+test_fhir_identifier_and_code_name_a_panel_member(void **state)
+{
+	char a[80], b[80];
+
+	identity(NOID_HEAD "'identifier':[{'system':'urn:x','value':'ORD-1'}],"
+	    "'valueQuantity':{'value':9.1,'code':'mg/dL'}}", NULL, a,
+	    sizeof(a), NULL, NULL);
+	identity("{'resourceType':'Observation','status':'final',"
+	    "'code':{'coding':[{'system':'http://loinc.org',"
+	    "'code':'2777-1'}]},'subject':{'reference':'Patient/p1'},"
+	    "'effectiveDateTime':'2026-11-20T08:00:00Z',"
+	    "'identifier':[{'system':'urn:x','value':'ORD-1'}],"
+	    "'valueQuantity':{'value':5.1,'code':'mg/dL'}}", NULL, b,
+	    sizeof(b), NULL, NULL);
+	assert_string_not_equal(a, b);
+}
+
+static void
+expect_code_key(const char *text, const char *want)
+{
+	char *t = dq(text);
+	json_t *j = json_loads(t, 0, NULL);
+	char *k;
+
+	assert_non_null(j);
+	k = fhir_code_key(j);
+	assert_string_equal(k, want);
+	free(k);
+	json_decref(j);
+	free(t);
+}
+
+static void
+test_fhir_code_key_ignores_order_display_and_repeats(void **state)
+{
+	expect_code_key("{'code':{'coding':[{'system':'http://loinc.org',"
+	    "'code':'17861-6','display':'Calcium'},{'system':'urn:lab',"
+	    "'code':'CA'}]}}", "http://loinc.org|17861-6 urn:lab|CA");
+	expect_code_key("{'code':{'coding':[{'code':'CA','system':'urn:lab'},"
+	    "{'system':'http://loinc.org','code':'17861-6'},{'system':"
+	    "'urn:lab','code':'CA'}]}}", "http://loinc.org|17861-6 urn:lab|CA");
+	expect_code_key("{'code':{'coding':[{'code':'x'}]}}", "|x");
+	expect_code_key("{'code':{'text':'serum calcium'}}",
+	    "text:serum calcium");
+	expect_code_key("{'medicationCodeableConcept':{'coding':[{'system':"
+	    "'http://www.nlm.nih.gov/research/umls/rxnorm','code':'855332'}]}}",
+	    "http://www.nlm.nih.gov/research/umls/rxnorm|855332");
+	expect_code_key("{'status':'final'}", "");
 }
 
 /* --- patient identity ---------------------------------------------------- */
@@ -909,6 +973,10 @@ main(void)
 		    test_fhir_rejects_values_outside_physiological_bounds),
 		cmocka_unit_test(
 		    test_fhir_hash_ignores_whitespace_and_server_fields),
+		cmocka_unit_test(
+		    test_fhir_identifier_and_code_name_a_panel_member),
+		cmocka_unit_test(
+		    test_fhir_code_key_ignores_order_display_and_repeats),
 		cmocka_unit_test(
 		    test_fhir_client_id_wins_and_put_id_wins_over_body),
 		cmocka_unit_test(
