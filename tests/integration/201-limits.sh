@@ -12,17 +12,52 @@ need python3
 D="$top_srcdir/tests/data/ingest"
 
 # --- request head size -------------------------------------------------------
-cfy_start -o http.max_header=4k -o http.max_connections_per_ip=4
+cfy_start -o http.max_header=4k
 big=$(head -c 8000 /dev/zero | tr '\0' 'x')
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$BASE/healthz")
 [ "$code" = 431 ] || fail "oversized head: expected 431, got $code"
 req GET /healthz
 expect_status 200
+cfy_stop
+
+# --- JSON nesting depth ---------------------------------------------------------
+# With http.max_depth=20 an Observation nested exactly 20 levels deep (in
+# nested extensions) is stored and one 21 deep is refused (400 too-costly);
+# the default (64) takes the 21-deep one, so it is the setting that bites.
+deep() {	# $1 depth -> a valid Observation nested that deep
+	jq -c --argjson want "$1" '
+	    def depth: if type == "object" or type == "array" then
+		1 + ([.[] | depth] | max // 0) else 0 end;
+	    def ext($n; $leaf): {url: "http://example.org/fhir/StructureDefinition/nest"} +
+		(if $n <= 1 then $leaf else {extension: [ext($n - 1; $leaf)]} end);
+	    # root 1 + extension array 1 + 2 per nested extension - 1;
+	    # a valueCoding leaf adds the level an even depth needs.
+	    (if $want % 2 == 1 then {valueString: "x"}
+	     else {valueCoding: {system: "http://example.org", code: "x"}} end) as $leaf |
+	    .id = "deep-\($want)" | del(.identifier) |
+	    .extension = [ext((($want - 1) / 2 | floor); $leaf)] |
+	    if depth == $want then . else error("built depth \(depth)") end
+	' "$D/obs-calcium.json"
+}
+deep 20 >"$T/deep20.json"
+deep 21 >"$T/deep21.json"
+cfy_start -o http.max_depth=20
+post_json /fhir/Observation "$T/deep21.json"
+expect_outcome 400 too-costly
+expect_jq '.issue[0].details.coding[0].code' 1004
+post_json /fhir/Observation "$T/deep20.json"
+expect_status 201
+cfy_stop
+cfy_start
+post_json /fhir/Observation "$T/deep21.json"
+expect_status 201
+cfy_stop
 
 # --- connections per address ------------------------------------------------
 # Beyond http.max_connections_per_ip a connection from that address is
 # accepted and closed at once, without an answer; once one of them closes
 # the address is served again.
+cfy_start -o http.max_connections_per_ip=4
 python3 - "$CFY_PORT" "$T/pip.open" "$T/pip.release" <<'PY' &
 import os, socket, sys, time
 port = int(sys.argv[1])
