@@ -73,7 +73,7 @@ X(THROTTLED,    1503, 429, "throttled",  "error", "the delivery backlog is over 
 X(BUSY,         1504, 503, "transient",  "error", "the ingest queue is full") \
 X(NOT_READY,    1505, 503, "transient",  "error", "the store or model is not ready") \
 X(SHUTTING_DOWN, 1506, 503, "transient", "error", "calcifyd is shutting down") \
-X(REQUEST_TIMEOUT, 1507, 408, "timeout", "error", "the request took longer than http.request_timeout") \
+X(REQUEST_TIMEOUT, 1507, 408, "timeout", "error", "the request took longer than http.request_timeout_ms (reserved: MHD 0.9 closes the connection instead)") \
 /* 1600-1699: our failures */						\
 X(INTERNAL,     1600, 500, "exception",  "error", "an internal error occurred") \
 X(STORE,        1601, 500, "exception",  "error", "the store failed; nothing was stored") \

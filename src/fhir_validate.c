@@ -939,6 +939,27 @@ check_primext(struct walk *w, const json_t *obj, const char *name,
 
 /* --- objects and resources ----------------------------------------------- */
 
+/*
+ * Could key be an element name ([a-z][A-Za-z]*, '_' first for a primitive's
+ * extension)?  An unknown key is the client's text: it is named in the
+ * expression only when it has that shape (a misspelt "valueQuantty"), never
+ * when it could be a name, a date or an identifier a broken mapping turned
+ * into a key.
+ */
+static bool
+element_like(const char *key)
+{
+	size_t i = key[0] == '_' ? 1 : 0, start = i;
+
+	if (key[i] < 'a' || key[i] > 'z')
+		return false;
+	for (; key[i] != '\0'; i++)
+		if (!((key[i] >= 'a' && key[i] <= 'z') ||
+		    (key[i] >= 'A' && key[i] <= 'Z')))
+			return false;
+	return i - start <= 64;
+}
+
 static int
 walk_object(struct walk *w, const json_t *obj, const struct fhir_def_table *t)
 {
@@ -969,6 +990,13 @@ walk_object(struct walk *w, const json_t *obj, const struct fhir_def_table *t)
 		name = prim ? key + 1 : key;
 		e = find_elem(t, name);
 		if (e == NULL || (prim && !is_primitive(e))) {
+			if (!element_like(key)) {
+				rc = FAIL(w, DIAG_UNKNOWN_ELEMENT, "an element "
+				    "here is not defined in FHIR R4 (its name is "
+				    "not a FHIR element name and is not "
+				    "repeated)");
+				break;
+			}
 			old = push(w, '.', key);
 			rc = FAIL(w, DIAG_UNKNOWN_ELEMENT, "the element is "
 			    "not defined here in FHIR R4");

@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "config.h"
 #include "http.h"
+#include "http_deadline.h"
 #include "http_routes.h"
 #include "log.h"
 #include "metrics.h"
@@ -110,6 +111,9 @@ static _Atomic long			 inflight;
 static _Atomic uint64_t			 next_rid = 1;
 static bool				 tls_on;
 static bool				 client_certs;	/* mTLS required */
+/* http.request_timeout_ms as the daemon started: like MHD's idle timeout,
+ * the head and body deadlines change only with a restart. */
+static int64_t				 timeout_us;
 /* Allowed client certificate subjects (http.tls_client_subjects). */
 static pthread_mutex_t			 subj_mtx = PTHREAD_MUTEX_INITIALIZER;
 static char				**subjects;
@@ -849,6 +853,9 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		buf_init(&rq->rq_body);
 		*con_cls = rq;
 		atomic_fetch_add(&inflight, 1);
+		/* The head is in: its deadline is met, the body's starts
+		 * (rq_start_us). */
+		http_deadline_head_done(conn);
 		r = route_request(rq, url);
 		if (r == NULL || !precheck(rq, r)) {
 			rq->rq_phase = PH_ANSWERED;
@@ -859,6 +866,21 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	switch (rq->rq_phase) {
 	case PH_BODY:
+		if (*upload_size > 0 &&
+		    util_mono_us() - rq->rq_start_us > timeout_us) {
+			/* The body trickles in past the deadline.  MHD 0.9
+			 * refuses a response while the body is still coming
+			 * (queue_response only before the first body byte or
+			 * after the last), so a 408 cannot be sent: MHD_NO
+			 * makes MHD close the connection in its own thread. */
+			rq->rq_phase = PH_ANSWERED;
+			metrics_inc(M_TIMEOUT_BODY);
+			log_debug("http rid=%llu connection closed: body not "
+			    "complete within http.request_timeout_ms=%lld",
+			    (unsigned long long)rq->rq_id,
+			    (long long)(timeout_us / 1000));
+			return MHD_NO;
+		}
 		if (*upload_size > 0) {
 			if (!rq->rq_too_large &&
 			    rq->rq_body.b_len + *upload_size <=
@@ -909,6 +931,8 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (rq == NULL)
 		return;
+	/* On a kept-alive connection the next head's clock starts now. */
+	http_deadline_request_done(conn);
 	secs = (double)(util_mono_us() - rq->rq_start_us) / 1e6;
 	metrics_http(rq->rq_route, rq->rq_answered ? rq->rq_status : 0, secs);
 	if (log_enabled(LOG_LVL_DEBUG))
@@ -967,7 +991,7 @@ http_start(const struct config *c)
 	char host[256], portstr[8];
 	unsigned port, flags, threads;
 	char *cert = NULL, *key = NULL, *ca = NULL;
-	struct MHD_OptionItem opts[16];
+	struct MHD_OptionItem opts[20];
 	int n = 0, i, rc;
 
 	cfg = c;
@@ -1022,8 +1046,14 @@ http_start(const struct config *c)
 		opts[n++] = (struct MHD_OptionItem){
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		    (intptr_t)c->cf_http_max_connections_per_ip, NULL };
+	/* http.request_timeout_ms bounds three things: idle time (MHD's
+	 * timeout, whole seconds), the request head (http_deadline.c) and
+	 * the body (access_cb, 408). */
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 	    (intptr_t)((c->cf_http_request_timeout_ms + 999) / 1000), NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+	    (intptr_t)http_deadline_notify, NULL };
+	timeout_us = c->cf_http_request_timeout_ms * 1000;
 	/* The per-connection pool holds the request head; MHD answers 431
 	 * when the head does not fit. */
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -1061,6 +1091,8 @@ http_start(const struct config *c)
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
+	if (http_deadline_start(c->cf_http_request_timeout_ms) == -1)
+		goto fail;
 	daemon_ = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
 	    access_cb, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (daemon_ == NULL) {
@@ -1087,6 +1119,7 @@ http_start(const struct config *c)
 	}
 	return 0;
 fail:
+	http_deadline_stop();
 	free(cert);
 	free(key);
 	free(ca);
@@ -1120,6 +1153,7 @@ http_stop(void)
 		MHD_stop_daemon(daemon_);
 		daemon_ = NULL;
 	}
+	http_deadline_stop();
 	auth_free(atomic_exchange(&auth_set, NULL));
 	load_subjects(NULL);
 	pthread_mutex_lock(&retired_mtx);
@@ -1175,8 +1209,9 @@ void
 http_reconfigure(const struct config *c)
 {
 	/* Limits read per request (body, depth, entries, queue, auth flags,
-	 * public base) follow the new configuration; listen address, threads
-	 * and TLS material need a restart (main warns).  The subject
+	 * public base) follow the new configuration; listen address, threads,
+	 * connection limits, request timeout and TLS material need a restart
+	 * (main warns).  The subject
 	 * allow-list is re-read. */
 	if (client_certs)
 		load_subjects(c->cf_http_tls_client_subjects);

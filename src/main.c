@@ -410,12 +410,18 @@ reload(const struct options *o)
 	}
 	if (strcmp(nc->cf_http_listen, cfg->cf_http_listen) != 0 ||
 	    nc->cf_http_threads != cfg->cf_http_threads ||
+	    nc->cf_http_max_connections != cfg->cf_http_max_connections ||
+	    nc->cf_http_max_connections_per_ip !=
+	    cfg->cf_http_max_connections_per_ip ||
+	    nc->cf_http_request_timeout_ms !=
+	    cfg->cf_http_request_timeout_ms ||
 	    strcmp(nc->cf_http_tls_cert, cfg->cf_http_tls_cert) != 0 ||
 	    strcmp(nc->cf_store_path, cfg->cf_store_path) != 0 ||
 	    strcmp(nc->cf_hospital_base_url, cfg->cf_hospital_base_url) != 0)
-		log_warnx("reload: http.listen, http.threads, http.tls_*, "
-		    "store.path and hospital.base_url take effect only after a "
-		    "restart");
+		log_warnx("reload: http.listen, http.threads, "
+		    "http.max_connections*, http.request_timeout_ms, "
+		    "http.tls_*, store.path and hospital.base_url take effect "
+		    "only after a restart");
 	if (cfg->cf_hospital_base_url[0] != '\0' &&
 	    sender_reconfigure(nc) == -1) {
 		log_warnx("reload failed: hospital authentication material "

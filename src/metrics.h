@@ -65,6 +65,9 @@ X(SHED_BUSY,	"calcifyd_http_shed_total", "reason", "queue_full",	\
   "Requests refused with 429/503 to protect the store")		\
 X(SHED_OUTBOX,	"calcifyd_http_shed_total", "reason", "outbox_full", "") \
 X(SHED_STOP,	"calcifyd_http_shed_total", "reason", "shutting_down", "") \
+X(TIMEOUT_HEAD,	"calcifyd_http_timeouts_total", "phase", "head",	\
+  "Connections cut or requests answered 408 past http.request_timeout_ms") \
+X(TIMEOUT_BODY,	"calcifyd_http_timeouts_total", "phase", "body", "") \
 X(MODEL_OK,	"calcifyd_model_reloads_total", "result", "ok",		\
   "Model reloads (SIGHUP), by result")					\
 X(MODEL_FAIL,	"calcifyd_model_reloads_total", "result", "failed", "") \

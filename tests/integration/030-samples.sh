@@ -1,14 +1,15 @@
 #!/bin/bash
 # The sample patients: calcify-replay samples/ exits 0, every patient's
 # bands match the table in samples/README (with the default scope,
-# dialysis, the patient without dialysis gets no assessment), and replaying
-# the directory again creates no new observation and no new assessment.
+# dialysis, the patient without dialysis gets no assessment), replaying
+# the directory again creates no new observation and no new assessment,
+# and the daemon's info-level log holds no patient data from the samples.
 . "$(dirname "$0")/lib.sh"
 need sqlite3
 
 S="$top_srcdir/samples"
 REPLAY="$top_builddir/calcify-replay"
-cfy_start -o model.scope=dialysis
+cfy_start -o model.scope=dialysis -o log.level=info
 
 "$REPLAY" -q --json --wait-assessments --wait-timeout 20 \
 	--base "$BASE/fhir" "$S" >"$T/run1.json" || fail "replay exit $?: $(cat "$T/run1.json")"
@@ -70,6 +71,34 @@ rc=0
 jq -e '.files == 1 and .files_bad == 1 and .requests == 0' "$T/ff.json" >/dev/null ||
 	fail "--fail-fast went on past the bad file: $(cat "$T/ff.json")"
 cfy_stop
+
+# No patient data in the info-level log of all that: no name, identifier
+# value, birth date or lab value from the samples (README "Logging").
+# Numbers must stand alone (not inside 0.1.0, a port or a hex digest).
+jq -r '.. | objects | select(.resourceType == "Patient") |
+	((.name[]? | .family, .given[]?, .text), .birthDate) // empty' \
+	"$S"/*.json >"$T/phi.words"
+jq -r '.. | objects | .identifier? | arrays | .[].value // empty' \
+	"$S"/*.json >>"$T/phi.words"
+jq -r '.. | objects | select(.resourceType == "Observation") |
+	(.valueQuantity.value, .valueString, .valueCodeableConcept.text,
+	 .component[]?.valueQuantity.value) // empty | tostring' \
+	"$S"/*.json >"$T/phi.values"
+[ "$(sort -u "$T/phi.words" | wc -l)" -ge 20 ] && [ "$(sort -u "$T/phi.values" | wc -l)" -ge 20 ] ||
+	fail "too little patient data extracted from the samples to check the log"
+grep -q 'ready' "$CFY_LOG" || fail "no daemon log to check"
+sort -u "$T/phi.words" | while IFS= read -r w; do
+	if grep -qiF -- "$w" "$CFY_LOG"; then
+		fail "patient data '$w' in the info-level log"
+	fi
+done
+sort -u "$T/phi.values" | while IFS= read -r v; do
+	re=$(printf '%s' "$v" | sed 's/[.]/[.]/g')
+	if grep -qE -- "(^|[^0-9A-Za-z_.])$re([^0-9A-Za-z_.]|\$)" "$CFY_LOG"; then
+		fail "lab value '$v' in the info-level log"
+	fi
+done
+note "info-level log free of $(sort -u "$T/phi.words" "$T/phi.values" | wc -l) patient data strings"
 
 # Server down: exit 3.
 rc=0

@@ -66,6 +66,25 @@ while IFS=$'\t' read -r name method path ctype status code expr; do
 	    grep -v 'bounds'); then
 		fail "$name: diagnostics echo request data"
 	fi
+	# Nor does any issue's diagnostics or expression repeat a value of
+	# the request, or a key that is not an element name (it may be a name
+	# or a date a broken mapping made a key).  The vocabulary calcifyd
+	# names itself is left out: resource types, the Bundle type, a
+	# request.url (a type), UCUM units.
+	jq -r '.issue[] | (.diagnostics // ""), (.expression // [])[]' "$BODY" \
+		>"$T/said"
+	jq -r '[paths as $p | $p[-1] | strings |
+		select(test("^_?[a-z][A-Za-z]{0,63}$") | not)] +
+	    [paths(strings) as $p | select($p[-1] != "resourceType" and
+		$p != ["type"] and $p[-1] != "url" and $p[-1] != "unit" and
+		($p[-2] != "valueQuantity" or $p[-1] != "code")) | getpath($p)] |
+	    .[] | .[0:40] | select(length >= 3)' "$T/req.json" 2>/dev/null |
+	    sort -u >"$T/sent" || : >"$T/sent"
+	while IFS= read -r v; do
+		if grep -qF -- "$v" "$T/said"; then
+			fail "$name: the answer repeats '$v' from the request"
+		fi
+	done <"$T/sent"
 	req GET /healthz
 	expect_status 200
 done <"$C/MANIFEST"

@@ -2,7 +2,8 @@
 # Inbound authentication: no token or a wrong token -> 401 with
 # WWW-Authenticate and an OperationOutcome; the right token -> accepted;
 # /healthz and /fhir/metadata stay open, /metrics needs a token, /readyz
-# does not (defaults); SIGHUP reloads the token file.
+# does not (defaults) and both follow http.auth_readyz / auth_metrics;
+# SIGHUP reloads the token file.
 . "$(dirname "$0")/lib.sh"
 
 D="$top_srcdir/tests/data/ingest"
@@ -61,6 +62,29 @@ for i in $(seq 1 100); do grep -q 'reload failed: http.auth_token_file' "$CFY_LO
 grep -q 'reload failed: http.auth_token_file' "$CFY_LOG" || fail "broken token file not reported"
 req GET /fhir/Observation/ca-1 -H 'Authorization: Bearer tok-clover-0123456789abcd'
 expect_status 200
+cfy_stop
+
+# The other way round: http.auth_readyz=yes puts /readyz behind a token,
+# http.auth_metrics=no opens /metrics; /healthz stays open either way.
+printf 'mirth  tok-mirth-0123456789abcdef\n' >"$T/tokens2"
+CFY_READY_HEADER='Authorization: Bearer tok-mirth-0123456789abcdef' \
+	cfy_start -o "http.auth_token_file=$T/tokens2" -o http.auth_readyz=yes \
+	-o http.auth_metrics=no
+req GET /readyz
+expect_outcome 401 login
+expect_header WWW-Authenticate 'Bearer realm="calcifyd"'
+req GET /readyz -H 'Authorization: Bearer nope-nope-nope-nope'
+expect_outcome 401 login
+req GET /readyz -H 'Authorization: Bearer tok-mirth-0123456789abcdef'
+expect_status 200
+req GET /metrics
+expect_status 200
+grep -q '^calcifyd_http_auth_failures_total{reason="missing"} 1$' "$BODY" ||
+	fail "the open /metrics does not show the one missing-token refusal"
+req GET /healthz
+expect_status 200
+post_json /fhir/Observation "$D/obs-calcium.json"
+expect_outcome 401 login
 cfy_stop
 
 # --check-config catches a bad token file too (exit 2).

@@ -1,5 +1,6 @@
 #!/bin/bash
-# HTTPS and mutual TLS: the server certificate is served; with
+# HTTPS and mutual TLS: the server certificate is served, and slow
+# clients are cut after the request head deadline as over HTTP; with
 # http.tls_client_ca a client needs a certificate signed by that CA (403
 # otherwise, /healthz excepted); with http.tls_client_subjects its subject
 # must be on the list; the list is re-read on SIGHUP.
@@ -36,7 +37,8 @@ cfy_write_config
 sed -i "s|^\[http\]|[http]\ntls_cert = $P/server.pem\ntls_key = $P/server.key|" \
 	"$T/calcifyd.conf"
 # cfy_start polls /readyz over http; wait for the log line instead.
-"$CALCIFYD" --foreground -c "$T/calcifyd.conf" >"$CFY_LOG" 2>&1 &
+"$CALCIFYD" --foreground -c "$T/calcifyd.conf" -o http.request_timeout_ms=3000 \
+	>"$CFY_LOG" 2>&1 &
 CFY_PID=$!
 for i in $(seq 1 100); do
 	CFY_PORT=$(sed -n 's/.*http listening host=[^ ]* port=\([0-9]*\).*/\1/p' "$CFY_LOG")
@@ -55,6 +57,32 @@ expect_status 200
 expect_jq '.implementation.url | startswith("https://")' true
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CFY_PORT/healthz" || true)
 [ "$code" != 200 ] || fail "plain HTTP answered on the TLS port"
+# The request head deadline holds over TLS too: a client that completes
+# the handshake and then trickles its head a byte a second is cut after
+# http.request_timeout_ms, though it is never idle that long.
+python3 - "$CFY_PORT" "$P/ca.pem" <<'PY' || fail "slow TLS client: see above"
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                    server_hostname="127.0.0.1")
+s.settimeout(1)
+t0 = time.time()
+for ch in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 30:
+    try:
+        s.send(bytes([ch]))
+        if s.recv(100) == b"":
+            break
+        sys.exit("the trickled request was answered")
+    except socket.timeout:
+        pass
+    except (OSError, ssl.SSLError):
+        break
+else:
+    sys.exit("a TLS client trickling its head was never cut")
+t = time.time() - t0
+if not 2.9 <= t <= 15:
+    sys.exit("cut after %.1f s, not just after the 3 s deadline" % t)
+PY
 cfy_stop
 
 # --- mutual TLS with a subject allow-list ----------------------------------------

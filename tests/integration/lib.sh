@@ -91,6 +91,8 @@ EOF
 }
 
 # cfy_start [-o key=value]...  Start the daemon and wait until ready.
+# CFY_READY_HEADER, when set, is sent with the /readyz probe (for
+# http.auth_readyz=yes).
 cfy_start() {
 	[ -f "$T/calcifyd.conf" ] || cfy_write_config
 	: >"$CFY_LOG"
@@ -102,6 +104,7 @@ cfy_start() {
 		CFY_PORT=$(sed -n 's/.*http listening host=[^ ]* port=\([0-9]*\).*/\1/p' \
 		    "$CFY_LOG" | tail -n 1)
 		if [ -n "$CFY_PORT" ] && curl -fsS -o /dev/null \
+		    ${CFY_READY_HEADER:+-H "$CFY_READY_HEADER"} \
 		    "http://127.0.0.1:$CFY_PORT/readyz" 2>/dev/null; then
 			BASE="http://127.0.0.1:$CFY_PORT"
 			return 0

@@ -279,6 +279,23 @@ test_fhir_validate_rejects_unknown_elements(void **state)
 	    "Observation.valueCodeableConcept.resourceType");
 }
 
+/* An unknown key that could not be an element name (a name, a date, an
+ * identifier turned into a key) is not repeated: the expression stops at
+ * the object that holds it. */
+static void
+test_fhir_validate_does_not_echo_unknown_keys_that_are_not_names(void **state)
+{
+	reject(OBS ",'Jane Doe " SECRET "':1}", DIAG_UNKNOWN_ELEMENT,
+	    "Observation");
+	reject(OBS ",'valueQuantity':{'value':1,'MRN-" SECRET "':'x'}}",
+	    DIAG_UNKNOWN_ELEMENT, "Observation.valueQuantity");
+	reject(OBS ",'s1001':1}", DIAG_UNKNOWN_ELEMENT, "Observation");
+	reject(OBS ",'_" SECRET "':{}}", DIAG_UNKNOWN_ELEMENT, "Observation");
+	/* A misspelt element is still named. */
+	reject(OBS ",'valueQuantty':{'value':1}}", DIAG_UNKNOWN_ELEMENT,
+	    "Observation.valueQuantty");
+}
+
 static void
 test_fhir_validate_rejects_wrong_json_types(void **state)
 {
@@ -924,6 +941,8 @@ main(void)
 		cmocka_unit_test(
 		    test_fhir_validate_accepts_every_reference_form),
 		cmocka_unit_test(test_fhir_validate_rejects_unknown_elements),
+		cmocka_unit_test(
+		    test_fhir_validate_does_not_echo_unknown_keys_that_are_not_names),
 		cmocka_unit_test(test_fhir_validate_rejects_wrong_json_types),
 		cmocka_unit_test(
 		    test_fhir_validate_rejects_arrays_against_cardinality),

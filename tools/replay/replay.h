@@ -33,21 +33,30 @@ struct replay_req {
 
 void	replay_req_free(struct replay_req *);
 
-/* Files under the paths (.json and .ndjson), directories walked, sorted.
- * Returns a NULL-terminated list (caller frees each and the list); paths
- * that do not exist are reported to errf and counted in *missing. */
-char	**replay_list_files(char *const *paths, int n, FILE *errf,
-	    int *missing);
+struct replay_stats;
 
 /*
- * Turn one file into requests (appended to the head and tail list).  as_batch wraps
- * single resources (and groups NDJSON lines) into batch Bundles.  On a bad
- * file returns -1 and writes a message naming the file and the problem,
- * never its content, into err.  *skipped counts single resources of types
- * calcifyd does not store (sent only with as_batch).
+ * Files under the paths (.json and .ndjson), directories walked, sorted.
+ * Returns a NULL-terminated list (caller frees each and the list).  A path
+ * that does not exist, or a directory that cannot be read, is reported to
+ * errf (when not NULL) and recorded in s as a bad file; *missing counts the
+ * paths given that do not exist.
+ */
+char	**replay_list_files(char *const *paths, int n,
+	    struct replay_stats *s, FILE *errf, int *missing);
+
+/*
+ * Turn one file into requests (appended to the head and tail list).
+ * as_batch wraps single resources (and groups NDJSON lines) into batch
+ * Bundles.  On a bad file -- not JSON, not a FHIR resource, a resourceType
+ * FHIR R4 does not define -- returns -1 and writes a message naming the
+ * file and the problem, never its content, into err.  A single resource
+ * of an R4 type calcifyd does not use (Encounter, Claim, ...) is not sent
+ * without as_batch: it is counted in *ignored, as calcifyd would ignore it
+ * in a Bundle, and err then holds a note naming the file and the type.
  */
 int	replay_file_requests(const char *file, bool as_batch,
-	    struct replay_req **head, struct replay_req **tail, int *skipped,
+	    struct replay_req **head, struct replay_req **tail, int *ignored,
 	    char *err, size_t errsz);
 
 /* --- accounting --------------------------------------------------------- */
@@ -64,7 +73,7 @@ struct replay_kind {
 };
 
 struct replay_stats {
-	long	files, files_bad, skipped;
+	long	files, files_bad;
 	long	requests, resources;
 	long	accepted, created, unchanged, ignored, rejected;
 	long	retries, unreachable;
@@ -74,14 +83,21 @@ struct replay_stats {
 	int	nbad;
 	/* Patients touched (accepted resources), deduplicated through an
 	 * open-addressing index of patients[] positions plus one (0 = free
-	 * slot), kept at most half full. */
+	 * slot), kept at most half full.  pchanged[i]: calcifyd stored
+	 * something new for patients[i] in this run (created or a new
+	 * version), so an assessment from before the run is stale. */
 	char	**patients;
+	bool	*pchanged;
 	size_t	npatients, cappatients;
 	size_t	*pindex;
 	size_t	npindex;	/* slots, a power of two */
+	/* calcifyd's clock (ms) at the start of the run: the earliest Date
+	 * of its answers, less a second for the header's resolution; 0 if
+	 * none came. */
+	int64_t	server_t0_ms;
 	/* Assessments seen after --wait-assessments: [outcome][band]. */
 	long	bands[2][4];
-	long	waited, without_assessment;
+	long	waited, without_assessment, stale;
 	double	seconds;
 };
 
@@ -94,9 +110,27 @@ void	replay_bad_file(struct replay_stats *, const char *msg);
  */
 void	replay_account(struct replay_stats *, const struct replay_req *,
 	    long status, const char *body, size_t len);
-/* Record assessments found for one patient (a searchset body). */
-void	replay_account_assessment(struct replay_stats *, const char *body,
-	    size_t len);
+/* Note the Date header (ms) of one of calcifyd's answers. */
+void	replay_server_date(struct replay_stats *, int64_t date_ms);
+
+/*
+ * How the newest assessment in a RiskAssessment searchset for
+ * s->patients[i] relates to this run.  CURRENT: recorded (meta.lastUpdated)
+ * at or after s->server_t0_ms, or any assessment when nothing of the
+ * patient's changed in this run (calcifyd re-assesses only on a change, so
+ * the newest one stands).  STALE: only an older one.  NONE: no assessment.
+ */
+enum replay_ra {
+	REPLAY_RA_NONE,
+	REPLAY_RA_STALE,
+	REPLAY_RA_CURRENT,
+};
+enum replay_ra replay_assessment_state(const struct replay_stats *, size_t i,
+	    const char *body, size_t len);
+/* Record what was found for s->patients[i]: bands only from a current
+ * assessment; otherwise counted as without one or stale. */
+void	replay_account_assessment(struct replay_stats *, size_t i,
+	    const char *body, size_t len);
 
 /* Exit status per calcify-replay(1). */
 int	replay_exit_status(const struct replay_stats *, bool dry_run);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fhir_validate.h"
 #include "jsonw.h"
 #include "replay.h"
 
@@ -75,22 +76,40 @@ push(char ***list, size_t *n, size_t *cap, char *s)
 	(*list)[*n] = NULL;
 }
 
+/* A path that cannot be used: said at once and kept for the summary. */
 static void
-walk(const char *dir, char ***list, size_t *n, size_t *cap)
+unusable(struct replay_stats *s, FILE *errf, const char *path,
+    const char *what, int *missing)
+{
+	char msg[384];
+
+	snprintf(msg, sizeof(msg), "%s: %s: %s", path, what, strerror(errno));
+	if (errf != NULL)
+		fprintf(errf, "%s\n", msg);
+	replay_bad_file(s, msg);
+	if (missing != NULL)
+		(*missing)++;
+}
+
+static void
+walk(const char *dir, char ***list, size_t *n, size_t *cap,
+    struct replay_stats *s, FILE *errf)
 {
 	struct dirent *de;
 	struct stat st;
 	DIR *d = opendir(dir);
 	char *p;
 
-	if (d == NULL)
+	if (d == NULL) {
+		unusable(s, errf, dir, "cannot read the directory", NULL);
 		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
 		p = xasprintf("%s/%s", dir, de->d_name);
 		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			walk(p, list, n, cap);
+			walk(p, list, n, cap, s, errf);
 			free(p);
 		} else if (wanted(de->d_name))
 			push(list, n, cap, p);
@@ -101,7 +120,8 @@ walk(const char *dir, char ***list, size_t *n, size_t *cap)
 }
 
 char **
-replay_list_files(char *const *paths, int npaths, FILE *errf, int *missing)
+replay_list_files(char *const *paths, int npaths, struct replay_stats *s,
+    FILE *errf, int *missing)
 {
 	char **list = NULL;
 	size_t n = 0, cap = 0, first;
@@ -113,14 +133,13 @@ replay_list_files(char *const *paths, int npaths, FILE *errf, int *missing)
 	n = 0;
 	for (i = 0; i < npaths; i++) {
 		if (stat(paths[i], &st) == -1) {
-			fprintf(errf, "%s: %s\n", paths[i], strerror(errno));
-			(*missing)++;
+			unusable(s, errf, paths[i], "cannot use", missing);
 			continue;
 		}
 		if (S_ISDIR(st.st_mode)) {
 			/* Each directory's files in name order. */
 			first = n;
-			walk(paths[i], &list, &n, &cap);
+			walk(paths[i], &list, &n, &cap, s, errf);
 			qsort(list + first, n - first, sizeof(*list), cmp_str);
 		} else
 			push(&list, &n, &cap, xstrdup(paths[i]));
@@ -227,11 +246,41 @@ wrap_batch(json_t *const *res, int n, size_t *len)
 	return text;
 }
 
-/* One parsed resource or Bundle from a file or an NDJSON line. */
+/*
+ * Does t look like a type name?  Only then is it quoted in a message: a
+ * message names the file and the problem, and a resourceType that is not
+ * a name may be anything the file holds.
+ */
+static bool
+quotable_type(const char *t)
+{
+	size_t i;
+
+	if (t[0] < 'A' || t[0] > 'Z' || strlen(t) > 64)
+		return false;
+	for (i = 1; t[i] != '\0'; i++)
+		if (!isalpha((unsigned char)t[i]))
+			return false;
+	return true;
+}
+
+static void
+bad_type(const char *where, const char *type, char *err, size_t errsz)
+{
+	if (quotable_type(type))
+		snprintf(err, errsz, "%s: resourceType '%s' is not a FHIR R4 "
+		    "resource type", where, type);
+	else
+		snprintf(err, errsz, "%s: resourceType is not a FHIR R4 "
+		    "resource type", where);
+}
+
+/* One parsed resource or Bundle from a file or an NDJSON line (where,
+ * "file" or "file:line", names it in messages). */
 static int
-one_document(const char *file, json_t *doc, bool as_batch,
-    struct replay_req **head, struct replay_req **tail, int *skipped,
-    char *err, size_t errsz)
+one_document(const char *file, const char *where, json_t *doc,
+    bool as_batch, struct replay_req **head, struct replay_req **tail,
+    int *ignored, char *err, size_t errsz)
 {
 	const char *type = str(doc, "resourceType");
 	const json_t *e;
@@ -241,7 +290,14 @@ one_document(const char *file, json_t *doc, bool as_batch,
 
 	if (type == NULL) {
 		snprintf(err, errsz, "%s: not a FHIR resource (no "
-		    "resourceType)", file);
+		    "resourceType)", where);
+		return -1;
+	}
+	/* calcifyd would take an unknown type inside a Bundle and ignore
+	 * it; a file of its own is far likelier a typo or not FHIR at all,
+	 * and sending it would hide that. */
+	if (!fhir_validate_known_type(type)) {
+		bad_type(where, type, err, errsz);
 		return -1;
 	}
 	if (strcmp(type, "Bundle") == 0) {
@@ -264,7 +320,11 @@ one_document(const char *file, json_t *doc, bool as_batch,
 		return 0;
 	}
 	if (!stored_type(type)) {
-		(*skipped)++;
+		/* What calcifyd does with it in a Bundle (200, "not used"):
+		 * ignored, and accepted as far as the exit status goes. */
+		(*ignored)++;
+		snprintf(err, errsz, "%s: %s is not used by calcifyd; ignored "
+		    "(not sent)", where, type);
 		return 0;
 	}
 	body = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17));
@@ -304,15 +364,15 @@ parse(const char *text, size_t len, const char *file, long line, char *err,
 
 static int
 ndjson(const char *file, FILE *fp, bool as_batch, struct replay_req **head,
-    struct replay_req **tail, int *skipped, char *err, size_t errsz)
+    struct replay_req **tail, int *ignored, char *err, size_t errsz)
 {
 	json_t *group[REPLAY_BATCH_MAX];
 	struct replay_req *r;
-	char *line = NULL, *body;
+	char *line = NULL, *body, where[320];
 	size_t cap = 0, blen;
 	ssize_t n;
 	long lineno = 0;
-	int ng = 0, i, rc = 0;
+	int ng = 0, i, rc = 0, ignored0 = *ignored;
 
 	while ((n = getline(&line, &cap, fp)) > 0) {
 		json_t *j;
@@ -327,16 +387,23 @@ ndjson(const char *file, FILE *fp, bool as_batch, struct replay_req **head,
 			rc = -1;
 			break;
 		}
+		snprintf(where, sizeof(where), "%s:%ld", file, lineno);
 		if (str(j, "resourceType") == NULL) {
-			snprintf(err, errsz, "%s:%ld: not a FHIR resource (no "
-			    "resourceType)", file, lineno);
+			snprintf(err, errsz, "%s: not a FHIR resource (no "
+			    "resourceType)", where);
+			json_decref(j);
+			rc = -1;
+			break;
+		}
+		if (!fhir_validate_known_type(str(j, "resourceType"))) {
+			bad_type(where, str(j, "resourceType"), err, errsz);
 			json_decref(j);
 			rc = -1;
 			break;
 		}
 		if (!as_batch) {
-			rc = one_document(file, j, false, head, tail, skipped,
-			    err, errsz);
+			rc = one_document(file, where, j, false, head, tail,
+			    ignored, err, errsz);
 			json_decref(j);
 			if (rc == -1)
 				break;
@@ -364,12 +431,15 @@ ndjson(const char *file, FILE *fp, bool as_batch, struct replay_req **head,
 	for (i = 0; i < ng; i++)
 		json_decref(group[i]);
 	free(line);
+	if (rc == 0 && *ignored - ignored0 > 1)
+		snprintf(err, errsz, "%s: %d resources of types calcifyd does "
+		    "not use; ignored (not sent)", file, *ignored - ignored0);
 	return rc;
 }
 
 int
 replay_file_requests(const char *file, bool as_batch,
-    struct replay_req **head, struct replay_req **tail, int *skipped,
+    struct replay_req **head, struct replay_req **tail, int *ignored,
     char *err, size_t errsz)
 {
 	size_t n = strlen(file), len;
@@ -385,7 +455,8 @@ replay_file_requests(const char *file, bool as_batch,
 		return -1;
 	}
 	if (n > 7 && strcmp(file + n - 7, ".ndjson") == 0) {
-		rc = ndjson(file, fp, as_batch, head, tail, skipped, err, errsz);
+		rc = ndjson(file, fp, as_batch, head, tail, ignored, err,
+		    errsz);
 		fclose(fp);
 		return rc;
 	}
@@ -398,7 +469,7 @@ replay_file_requests(const char *file, bool as_batch,
 	buf_free(&b);
 	if (doc == NULL)
 		return -1;
-	rc = one_document(file, doc, as_batch, head, tail, skipped, err,
+	rc = one_document(file, file, doc, as_batch, head, tail, ignored, err,
 	    errsz);
 	json_decref(doc);
 	return rc;
@@ -420,8 +491,10 @@ replay_stats_free(struct replay_stats *s)
 	for (i = 0; i < s->npatients; i++)
 		free(s->patients[i]);
 	free(s->patients);
+	free(s->pchanged);
 	free(s->pindex);
 	s->patients = NULL;
+	s->pchanged = NULL;
 	s->pindex = NULL;
 	s->npatients = s->cappatients = s->npindex = 0;
 }
@@ -472,9 +545,9 @@ grow_index(struct replay_stats *s)
 }
 
 /* Constant time per patient: a replay of a million patients must not
- * spend its time here. */
+ * spend its time here.  changed: calcifyd stored something new for p. */
 static void
-touch_patient(struct replay_stats *s, const char *p)
+touch_patient(struct replay_stats *s, const char *p, bool changed)
 {
 	size_t *slot;
 
@@ -483,13 +556,18 @@ touch_patient(struct replay_stats *s, const char *p)
 	if (2 * (s->npatients + 1) > s->npindex)
 		grow_index(s);
 	slot = index_slot(s->pindex, s->npindex, s->patients, p);
-	if (*slot != 0)
+	if (*slot != 0) {
+		s->pchanged[*slot - 1] |= changed;
 		return;
+	}
 	if (s->npatients == s->cappatients) {
 		s->cappatients = s->cappatients ? s->cappatients * 2 : 64;
 		s->patients = xrealloc(s->patients,
 		    s->cappatients * sizeof(char *));
+		s->pchanged = xrealloc(s->pchanged,
+		    s->cappatients * sizeof(bool));
 	}
+	s->pchanged[s->npatients] = changed;
 	s->patients[s->npatients++] = xstrdup(p);
 	*slot = s->npatients;
 }
@@ -525,6 +603,11 @@ reject(struct replay_stats *s, const struct replay_req *r, int status,
 		k->rk_count += n;
 }
 
+/* calcifyd's informational codes (diag.h) on a successful answer. */
+#define CODE_IGNORED	2000	/* type not used by calcifyd */
+#define CODE_UNCHANGED	2001	/* identical to the stored version */
+#define CODE_EXISTS	2002	/* If-None-Exist matched */
+
 /* The stable calcifyd code of an informational outcome, or 0. */
 static int
 outcome_code(const json_t *outcome)
@@ -553,15 +636,19 @@ replay_account(struct replay_stats *s, const struct replay_req *r,
 	if (status == 0)
 		s->unreachable += r->rr_nres;
 	if (r->rr_path[0] != '\0') {
-		/* A single resource. */
+		/* A single resource; with Prefer: return=OperationOutcome
+		 * a 200 says whether it was already stored. */
 		if (status == 200 || status == 201) {
+			int oc = outcome_code(doc);
+
 			s->accepted++;
 			if (status == 201)
 				s->created++;
 			else
 				s->unchanged++;
 			touch_patient(s, r->rr_nres > 0 ? r->rr_patients[0] :
-			    NULL);
+			    NULL, status == 201 || (oc != CODE_UNCHANGED &&
+			    oc != CODE_EXISTS));
 		} else
 			reject(s, r, (int)status, doc, 1);
 		json_decref(doc);
@@ -582,7 +669,7 @@ replay_account(struct replay_stats *s, const struct replay_req *r,
 		if (es >= 200 && es < 300) {
 			int oc = outcome_code(json_object_get(resp, "outcome"));
 
-			if (oc == 2000) {	/* type not used by calcifyd */
+			if (oc == CODE_IGNORED) {
 				s->ignored++;
 				continue;
 			}
@@ -592,7 +679,8 @@ replay_account(struct replay_stats *s, const struct replay_req *r,
 			else
 				s->unchanged++;
 			if ((int)i < r->rr_nres)
-				touch_patient(s, r->rr_patients[i]);
+				touch_patient(s, r->rr_patients[i], es == 201 ||
+				    (oc != CODE_UNCHANGED && oc != CODE_EXISTS));
 		} else
 			reject(s, r, es, json_object_get(resp, "outcome"), 1);
 	}
@@ -632,18 +720,66 @@ which_outcome(const json_t *pred)
 }
 
 void
-replay_account_assessment(struct replay_stats *s, const char *body, size_t len)
+replay_server_date(struct replay_stats *s, int64_t date_ms)
+{
+	/* The header has whole seconds: an assessment made in the same
+	 * second as the first answer, just before the header was written,
+	 * belongs to this run. */
+	date_ms -= 1000;
+	if (date_ms > 0 && (s->server_t0_ms == 0 || date_ms < s->server_t0_ms))
+		s->server_t0_ms = date_ms;
+}
+
+/* The newest assessment of a searchset, and its state. */
+static enum replay_ra
+newest(const struct replay_stats *s, size_t i, const json_t *doc,
+    json_t **ra_out)
+{
+	json_t *ra;
+	int64_t at;
+
+	ra = json_object_get(json_array_get(json_object_get(doc, "entry"), 0),
+	    "resource");
+	*ra_out = ra;
+	if (ra == NULL || !json_is_object(ra))
+		return REPLAY_RA_NONE;
+	if (i < s->npatients && !s->pchanged[i])
+		return REPLAY_RA_CURRENT;
+	if (s->server_t0_ms > 0 && util_parse_fhir_time(str(json_object_get(
+	    ra, "meta"), "lastUpdated") != NULL ? str(json_object_get(ra,
+	    "meta"), "lastUpdated") : "", UTIL_TIME_INSTANT, &at, NULL) == 0 &&
+	    at >= s->server_t0_ms)
+		return REPLAY_RA_CURRENT;
+	return REPLAY_RA_STALE;
+}
+
+enum replay_ra
+replay_assessment_state(const struct replay_stats *s, size_t i,
+    const char *body, size_t len)
+{
+	json_t *doc = json_loadb(body, len, 0, NULL), *ra;
+	enum replay_ra st = newest(s, i, doc, &ra);
+
+	json_decref(doc);
+	return st;
+}
+
+void
+replay_account_assessment(struct replay_stats *s, size_t pi, const char *body,
+    size_t len)
 {
 	json_t *doc = json_loadb(body, len, 0, NULL), *ra, *p;
+	enum replay_ra st = newest(s, pi, doc, &ra);
 	const char *band;
 	size_t i;
 	int o, b;
 
 	s->waited++;
-	ra = json_object_get(json_array_get(json_object_get(doc, "entry"), 0),
-	    "resource");
-	if (ra == NULL) {
-		s->without_assessment++;
+	if (st != REPLAY_RA_CURRENT) {
+		if (st == REPLAY_RA_NONE)
+			s->without_assessment++;
+		else
+			s->stale++;
 		json_decref(doc);
 		return;
 	}
@@ -685,10 +821,6 @@ replay_summary_text(const struct replay_stats *s, bool waited, FILE *fp)
 	if (s->ignored > 0)
 		fprintf(fp, "  ignored       %ld (resource types calcifyd does "
 		    "not use)\n", s->ignored);
-	if (s->skipped > 0)
-		fprintf(fp, "  skipped       %ld (single resources of types "
-		    "calcifyd does not store; use --as-batch to send them)\n",
-		    s->skipped);
 	fprintf(fp, "  rejected      %ld\n", s->rejected);
 	for (i = 0; i < s->nkinds; i++) {
 		const struct replay_kind *k = &s->kinds[i];
@@ -708,7 +840,13 @@ replay_summary_text(const struct replay_stats *s, bool waited, FILE *fp)
 	fprintf(fp, "  patients      %zu\n", s->npatients);
 	if (waited) {
 		fprintf(fp, "  assessments   %ld patients checked, %ld without "
-		    "an assessment\n", s->waited, s->without_assessment);
+		    "an assessment", s->waited, s->without_assessment);
+		if (s->stale > 0)
+			fprintf(fp, ", %ld with only one from before this run\n"
+			    "                (new data that left the risk as it "
+			    "was, or took them out of scope;\n"
+			    "                not counted below)", s->stale);
+		fputc('\n', fp);
 		fprintf(fp, "    %-12s %10s %10s %10s %10s\n", "outcome",
 		    "negligible", "low", "moderate", "high");
 		fprintf(fp, "    %-12s %10ld %10ld %10ld %10ld\n", "cutaneous",
@@ -739,7 +877,6 @@ replay_summary_json(const struct replay_stats *s, bool waited, FILE *fp)
 	jsonw_kint(&w, "created", s->created);
 	jsonw_kint(&w, "unchanged", s->unchanged);
 	jsonw_kint(&w, "ignored", s->ignored);
-	jsonw_kint(&w, "skipped", s->skipped);
 	jsonw_kint(&w, "rejected", s->rejected);
 	jsonw_kint(&w, "retries", s->retries);
 	jsonw_kint(&w, "patients", (long long)s->npatients);
@@ -785,6 +922,7 @@ replay_summary_json(const struct replay_stats *s, bool waited, FILE *fp)
 		jsonw_obj_open(&w);
 		jsonw_kint(&w, "patients_checked", s->waited);
 		jsonw_kint(&w, "without_assessment", s->without_assessment);
+		jsonw_kint(&w, "stale", s->stale);
 		for (o = 0; o < 2; o++) {
 			jsonw_key(&w, o == 0 ? "cutaneous" : "vascular");
 			jsonw_obj_open(&w);

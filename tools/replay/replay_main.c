@@ -37,6 +37,7 @@ struct slot {
 	struct replay_req	*req;
 	struct buf		 resp;
 	char			 retry_after[32];
+	int64_t			 date_ms;	/* the answer's Date, or 0 */
 };
 
 static struct options		 O;
@@ -117,26 +118,42 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* The value of header "name:" in the line p (len bytes), into out. */
+static bool
+header_value(const char *p, size_t len, const char *name, char *out,
+    size_t outsz)
+{
+	size_t nl = strlen(name), vl;
+	const char *v;
+
+	if (len <= nl || strncasecmp(p, name, nl) != 0)
+		return false;
+	v = p + nl;
+	while (*v == ' ')
+		v++;
+	vl = len - (size_t)(v - p);
+	while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+		vl--;
+	if (vl >= outsz)
+		return false;
+	memcpy(out, v, vl);
+	out[vl] = '\0';
+	return true;
+}
+
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct slot *s = arg;
 	size_t len = size * n;
+	char date[64];
+	int64_t ms;
 
-	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
-		const char *v = p + 12;
-		size_t vl;
-
-		while (*v == ' ')
-			v++;
-		vl = len - (size_t)(v - p);
-		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-			vl--;
-		if (vl < sizeof(s->retry_after)) {
-			memcpy(s->retry_after, v, vl);
-			s->retry_after[vl] = '\0';
-		}
-	}
+	(void)header_value(p, len, "Retry-After:", s->retry_after,
+	    sizeof(s->retry_after));
+	if (header_value(p, len, "Date:", date, sizeof(date)) &&
+	    util_parse_http_date(date, &ms) == 0)
+		s->date_ms = ms;
 	return len;
 }
 
@@ -167,11 +184,14 @@ start(CURLM *m, struct slot *s, struct replay_req *r)
 	s->easy = curl_easy_init();
 	s->hdrs = curl_slist_append(NULL,
 	    "Content-Type: application/fhir+json");
-	s->hdrs = curl_slist_append(s->hdrs, "Prefer: return=minimal");
+	/* The outcome says whether a 200 stored a new version or found the
+	 * resource unchanged, which --wait-assessments needs to know. */
+	s->hdrs = curl_slist_append(s->hdrs, "Prefer: return=OperationOutcome");
 	s->hdrs = curl_slist_append(s->hdrs, "Expect:");
 	common_opts(s->easy, &s->hdrs);
 	buf_init(&s->resp);
 	s->retry_after[0] = '\0';
+	s->date_ms = 0;
 	curl_easy_setopt(s->easy, CURLOPT_URL, url);
 	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, r->rr_body);
 	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)r->rr_len);
@@ -231,14 +251,15 @@ load_file(char **files, int *next)
 {
 	struct replay_req *head = NULL, *tail = NULL, *n;
 	char err[512];
-	int skipped = 0;
+	int ignored = 0;
 	const char *f = files[*next];
 
 	if (f == NULL)
 		return 0;
 	(*next)++;
 	S.files++;
-	if (replay_file_requests(f, O.as_batch, &head, &tail, &skipped, err,
+	err[0] = '\0';
+	if (replay_file_requests(f, O.as_batch, &head, &tail, &ignored, err,
 	    sizeof(err)) == -1) {
 		replay_bad_file(&S, err);
 		if (!O.json)
@@ -251,7 +272,9 @@ load_file(char **files, int *next)
 		progress(false);
 		return O.fail_fast ? -1 : 1;
 	}
-	S.skipped += skipped;
+	S.ignored += ignored;
+	if (ignored > 0 && !O.quiet && !O.json)
+		fprintf(stderr, "%s%s\n", tty ? "\r" : "", err);
 	if (O.dry_run || head == NULL) {
 		for (; head != NULL; head = n) {
 			n = head->rr_next;
@@ -345,8 +368,21 @@ send_all(char **files)
 				inflight--;
 				continue;
 			}
+			if (s->date_ms > 0)
+				replay_server_date(&S, s->date_ms);
 			replay_account(&S, r, status, s->resp.b_data,
 			    s->resp.b_len);
+			if (status == 401) {
+				/* Every further request would be refused the
+				 * same way: say why once (on stderr, even with
+				 * --json) and stop. */
+				fprintf(stderr, "%scalcify-replay: calcifyd "
+				    "refused %s (401 Unauthorized)\n",
+				    tty ? "\r" : "", O.token != NULL ?
+				    "the token from --token-file" : "the "
+				    "request: it needs a token (--token-file)");
+				stop = true;
+			}
 			if (r->rr_file_end)
 				files_done++;
 			if (O.fail_fast && (S.rejected > 0))
@@ -375,7 +411,14 @@ send_all(char **files)
 	return !stop;
 }
 
-/* After sending: poll each patient's newest assessment until it exists. */
+/*
+ * After sending: poll each patient's newest assessment until it reflects
+ * this run (replay_assessment_state: recorded since calcifyd's first answer
+ * of the run, or any one for a patient none of whose data changed), or the
+ * wait times out.  calcifyd assesses in the transaction that stores the
+ * data, so normally the first look finds it; an older one is waited past,
+ * never reported as the result.
+ */
 static void
 wait_assessments(void)
 {
@@ -404,14 +447,15 @@ wait_assessments(void)
 				curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE,
 				    &status);
 			if (status == 200 && b.b_len > 0 &&
-			    strstr(b.b_data, "\"RiskAssessment\"") != NULL)
+			    replay_assessment_state(&S, i, b.b_data, b.b_len) ==
+			    REPLAY_RA_CURRENT)
 				break;
 			if (util_mono_us() >= deadline)
 				break;
 			usleep(200000);
 		}
-		replay_account_assessment(&S, b.b_data != NULL ? b.b_data : "",
-		    b.b_len);
+		replay_account_assessment(&S, i, status == 200 &&
+		    b.b_data != NULL ? b.b_data : "", status == 200 ? b.b_len : 0);
 		free(url);
 	}
 	buf_free(&b);
@@ -530,9 +574,13 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	replay_stats_init(&S);
-	files = replay_list_files(argv + optind, argc - optind, stderr,
-	    &missing);
-	if (missing > 0 && files[0] == NULL) {
+	/* A path that does not exist is a bad file (exit 1); if nothing
+	 * named exists, there is nothing to do: a usage error. */
+	files = replay_list_files(argv + optind, argc - optind, &S,
+	    O.json ? NULL : stderr, &missing);
+	if (missing == argc - optind) {
+		if (O.json)
+			fprintf(stderr, "calcify-replay: %s\n", S.bad[0]);
 		rc = EX_USAGE;
 		goto out;
 	}
