@@ -107,11 +107,19 @@ prepare_entry(struct bundle *b, size_t i, const json_t *entry,
 		return;
 	}
 	type = fhir_type_from_name(rt);
+	if (type == 0 && !fhir_validate_known_type(rt)) {
+		/* Not a resource R4 defines: invalid FHIR, not "another
+		 * type" (the type itself is not echoed: it may be anything). */
+		entry_expr(expr, sizeof(expr), i, ".resource.resourceType");
+		diag_set(&e->ie_diag, DIAG_WRONG_TYPE, expr,
+		    "resourceType is not a resource defined in FHIR R4");
+		return;
+	}
 	if (type == 0) {
-		/* Accepted and ignored (FHIR.md, issue 4): not stored. */
+		/* An R4 type calcifyd does not use: accepted and ignored
+		 * (FHIR.md, issue 4), not stored. */
 		b->bu_ignored[i] = true;
-		b->bu_ignored_type[i] = xstrdup(fhir_validate_known_type(rt) ?
-		    rt : "resource");
+		b->bu_ignored_type[i] = xstrdup(rt);
 		metrics_inc(M_RES_IGNORED);
 		return;
 	}

@@ -224,6 +224,30 @@ test_bundle_batch_keeps_each_entry_outcome(void **state)
 	json_decref(j);
 }
 
+/* Another R4 type is ignored; a type R4 does not define is invalid FHIR
+ * (400 for that entry), and its name is not echoed. */
+static void
+test_bundle_rejects_a_type_r4_does_not_define(void **state)
+{
+	struct bundle b;
+	struct diag d;
+	json_t *j;
+
+	j = bundle("collection",
+	    "{'resource':{'resourceType':'Encounter','status':'finished'}},"
+	    "{'resource':{'resourceType':'JaneDoe1956'}}");
+	diag_clear(&d);
+	assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), 0);
+	assert_true(b.bu_ignored[0]);
+	assert_false(b.bu_ignored[1]);
+	check_entry_diag(&b, 1, DIAG_WRONG_TYPE,
+	    "Bundle.entry[1].resource.resourceType");
+	assert_int_equal(b.bu_entries[1].ie_diag.d_status, 400);
+	assert_null(strstr(b.bu_entries[1].ie_diag.d_msg, "JaneDoe"));
+	bundle_free(&b);
+	json_decref(j);
+}
+
 static void
 test_bundle_transaction_fails_whole_on_first_bad_entry(void **state)
 {
@@ -444,6 +468,7 @@ main(void)
 		cmocka_unit_test(
 		    test_bundle_refuses_other_types_and_non_bundles),
 		cmocka_unit_test(test_bundle_batch_keeps_each_entry_outcome),
+		cmocka_unit_test(test_bundle_rejects_a_type_r4_does_not_define),
 		cmocka_unit_test(
 		    test_bundle_transaction_fails_whole_on_first_bad_entry),
 		cmocka_unit_test(test_bundle_searchset_goes_in_entry_by_entry),
