@@ -50,6 +50,7 @@ X(DELIV_EXISTS,	"calcifyd_deliveries_total", "result", "already_present", "") \
 X(DELIV_RETRY,	"calcifyd_deliveries_total", "result", "retry", "")	\
 X(DELIV_DEAD,	"calcifyd_deliveries_total", "result", "dead_letter", "") \
 X(DELIV_DUPS,	"calcifyd_deliveries_total", "result", "duplicates_at_server", "") \
+X(DELIV_GAVE_UP, "calcifyd_deliveries_total", "result", "gave_up", "") \
 X(SUPERSEDED,	"calcifyd_outbox_superseded_total", "", "",		\
   "Undelivered assessments replaced by a newer one for the same patient") \
 X(REQUEUED,	"calcifyd_dead_letters_requeued_total", "", "",		\

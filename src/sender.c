@@ -111,6 +111,15 @@ sender_backoff_ms(long attempts, int64_t base, int64_t max,
 	return d;
 }
 
+bool
+sender_give_up(long attempts, int64_t enqueued_ms, int64_t now_ms,
+    long max_retries, int64_t max_age_ms)
+{
+	if (max_retries > 0 && attempts >= max_retries)
+		return true;
+	return now_ms - enqueued_ms >= max_age_ms;
+}
+
 int64_t
 sender_retry_after_ms(const char *v, int64_t now_ms)
 {
@@ -385,7 +394,6 @@ finish(struct transfer *t, CURLcode cc)
 	enum sender_verdict v;
 	long status = 0;
 	char err[256];
-	bool give_up;
 	unsigned r;
 
 	if (cc == CURLE_OK)
@@ -438,15 +446,20 @@ finish(struct transfer *t, CURLcode cc)
 		snprintf(err, sizeof(err), "%s", curl_easy_strerror(cc));
 	else
 		snprintf(err, sizeof(err), "HTTP %ld", status);
-	give_up = (S.cfg->cf_hospital_max_retries > 0 &&
-	    row->ob_attempts + 1 >= S.cfg->cf_hospital_max_retries) ||
-	    now - row->ob_enqueued >= S.cfg->cf_hospital_max_age_ms;
-	if (give_up) {
-		metrics_inc(M_DELIV_DEAD);
+	if (sender_give_up(row->ob_attempts + 1, row->ob_enqueued, now,
+	    S.cfg->cf_hospital_max_retries, S.cfg->cf_hospital_max_age_ms)) {
+		char why[384];
+
+		metrics_inc(M_DELIV_GAVE_UP);
 		log_warnx("delivery dead-letter oid=%lld attempts=%ld "
 		    "reason=gave_up last=%s", (long long)row->ob_oid,
 		    row->ob_attempts + 1, err);
-		report(row->ob_oid, STORE_OB_DEAD, 0, (int)status, err,
+		/* The listing says why it stopped, not only the last error. */
+		snprintf(why, sizeof(why), "gave up after %ld attempts over "
+		    "%llds (hospital.max_retries / max_age); last: %s",
+		    row->ob_attempts + 1,
+		    (long long)((now - row->ob_enqueued) / 1000), err);
+		report(row->ob_oid, STORE_OB_DEAD, 0, (int)status, why,
 		    t->resp.b_len > 0 ? t->resp.b_data : NULL);
 		return false;
 	}
