@@ -54,7 +54,11 @@ X(DELIV_GAVE_UP, "calcifyd_deliveries_total", "result", "gave_up", "") \
 X(SUPERSEDED,	"calcifyd_outbox_superseded_total", "", "",		\
   "Undelivered assessments replaced by a newer one for the same patient") \
 X(REQUEUED,	"calcifyd_dead_letters_requeued_total", "", "",		\
-  "Dead letters put back in the outbox by an admin")			\
+  "Dead letters put back in the outbox by an admin (calcifyctl requeue), " \
+  "over the life of the store")						\
+X(REQUEUE_SUPERSEDED, "calcifyd_dead_letters_superseded_total", "", "",	\
+  "Dead letters an admin requeue left unsent because their patient has " \
+  "a newer assessment, over the life of the store")			\
 X(OAUTH_FETCH,	"calcifyd_oauth2_token_fetches_total", "result", "ok",	\
   "OAuth2 token requests, by result")					\
 X(OAUTH_FAIL,	"calcifyd_oauth2_token_fetches_total", "result", "failed", "") \

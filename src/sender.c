@@ -75,11 +75,25 @@ static struct {
 	int64_t			 busy[MAX_BUSY];
 	int			 nbusy;
 	int64_t			 last_warn_us;
+	/* Store-kept admin counts already added to the counters. */
+	int64_t			 seen_requeued;
+	int64_t			 seen_requeue_sup;
 	unsigned		 rng;
 } S = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
 /* --- pure parts ------------------------------------------------------------ */
 
+/*
+ * Two stated choices here (ARCHITECTURE.md "Delivery" allows both):
+ *   - any 2xx is delivered, not only 200 and 201: a server that answers
+ *     202 Accepted or 204 No Content has taken the resource, and a retry
+ *     of an accepted write could only produce a duplicate;
+ *   - 409 Conflict is retried, not dead-lettered: FHIR servers answer 409
+ *     for version or transaction conflicts that a later attempt resolves
+ *     (a concurrent write to the same resource), and the identifier keeps
+ *     the retry harmless.  A server that answers 409 for good is bounded
+ *     by hospital.max_retries / max_age like any other retry.
+ */
 enum sender_verdict
 sender_classify(int status, bool token_auth, bool reauthed)
 {
@@ -671,6 +685,31 @@ sender_reconfigure(const struct config *c)
 	return 0;
 }
 
+/*
+ * Requeues happen in calcifyctl, another process, so a counter bumped
+ * there would never reach this daemon's /metrics.  The store keeps them
+ * (meta table, in the requeue's own transaction) and this tick adds what
+ * is new to the counters: they count over the life of the store, survive
+ * restarts, and include requeues done while the daemon was down.
+ */
+static void
+admin_counts(void)
+{
+	int64_t req, sup;
+
+	if (S.store->s_ops->r_admin_counts(S.store, &req, &sup) != STORE_OK)
+		return;
+	if (req > S.seen_requeued) {
+		metrics_add(M_REQUEUED, (uint64_t)(req - S.seen_requeued));
+		S.seen_requeued = req;
+	}
+	if (sup > S.seen_requeue_sup) {
+		metrics_add(M_REQUEUE_SUPERSEDED,
+		    (uint64_t)(sup - S.seen_requeue_sup));
+		S.seen_requeue_sup = sup;
+	}
+}
+
 void
 sender_tick(const struct config *c)
 {
@@ -684,6 +723,7 @@ sender_tick(const struct config *c)
 	metrics_gauge_set(MG_OUTBOX_DEPTH, (double)pending);
 	metrics_gauge_set(MG_OUTBOX_AGE, (double)age / 1000.0);
 	metrics_gauge_set(MG_DEAD_LETTERS, (double)dead);
+	admin_counts();
 	/* A backlog is never silent: warn once a minute while it lasts. */
 	if ((pending >= c->cf_hospital_backlog_warn ||
 	    age >= c->cf_hospital_backlog_warn_age_ms) &&

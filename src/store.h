@@ -117,6 +117,9 @@ struct store_stats {
 	int64_t		st_outbox_pending;
 	int64_t		st_outbox_oldest;	/* enqueued ms, 0 if none */
 	int64_t		st_dead_letters;
+	int64_t		st_outbox_superseded;	/* kept locally, never sent */
+	int64_t		st_requeued;		/* a_requeue, all time */
+	int64_t		st_requeue_superseded;	/* a_requeue, all time */
 };
 
 struct store;
@@ -223,11 +226,28 @@ struct store_ops {
 	/* Dead letters, oldest first. */
 	int	(*r_dead_letters)(struct store *, int offset, int max,
 		    struct store_dead *out, int *n);
+	/*
+	 * What a_requeue has done in the life of this store, from any
+	 * process: dead letters requeued, and dead letters found superseded
+	 * instead.  The daemon shows these in /metrics although calcifyctl
+	 * did the work.
+	 */
+	int	(*r_admin_counts)(struct store *, int64_t *requeued,
+		    int64_t *superseded);
 
 	/* --- administration (calcifyctl; its own short transaction) --- */
-	/* Put dead letters back in the outbox (oid 0: all of them), due
-	 * now with a fresh attempt count.  Returns how many (>= 0). */
-	int	(*a_requeue)(struct store *, int64_t oid, int64_t now);
+	/*
+	 * Put dead letters back in the outbox (oid 0: all of them), due now
+	 * with a fresh attempt count and age -- but only a patient's current
+	 * assessment, so that a requeue never makes an older assessment
+	 * reach the server after a newer one.  A dead letter whose patient
+	 * has a newer assessment (delivered, pending or dead itself), or an
+	 * older dead letter of the same assessment, becomes superseded: kept
+	 * locally, never sent; *superseded counts them.  Returns how many
+	 * were requeued (>= 0), or a store_status error (nothing changed).
+	 */
+	int	(*a_requeue)(struct store *, int64_t oid, int64_t now,
+		    int *superseded);
 };
 
 struct store {

@@ -1986,37 +1986,126 @@ sq_dead_letters(struct store *s, int offset, int max, struct store_dead *out,
 }
 
 /*
- * Runs in calcifyctl while the daemon may be writing: a short IMMEDIATE
- * transaction that waits for the writer's lock (busy timeout) instead of
- * failing.  Requeued rows are picked up by the daemon's next poll.
+ * Counters of administrative work kept in meta, because the process that
+ * does the work (calcifyctl) is not the one whose /metrics people watch:
+ * the daemon reads them back (r_admin_counts) and shows them as counters
+ * over the life of the store, so nothing is lost when a requeue runs while
+ * the daemon is down.  Call inside the caller's transaction.
  */
-static int
-sq_requeue(struct store *s, int64_t oid, int64_t now)
-{
-	struct sqlite_store *ss = SS(s);
-	sqlite3_stmt *st = NULL;
-	int rc, n = -1;
+static const char *const META_REQUEUED = "requeued_total";
+static const char *const META_REQUEUE_SUPERSEDED = "requeue_superseded_total";
 
-	if (exec_sql(ss->w, "BEGIN IMMEDIATE") != SQLITE_OK)
-		return STORE_BUSY;
-	if (sqlite3_prepare_v2(ss->w, "UPDATE outbox SET state = 0, attempts = "
-	    "0, next_at = ?1, updated = ?1, enqueued = ?1 WHERE state = 3 AND "
-	    "(?2 = 0 OR oid = ?2)", -1, &st, NULL) != SQLITE_OK)
-		goto out;
+static int
+meta_add(sqlite3 *db, const char *key, int64_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, "
+	    "?2) ON CONFLICT (key) DO UPDATE SET value = coalesce(value, 0) + "
+	    "?2", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int64_t
+meta_int(sqlite3 *db, const char *key)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Run one statement binding ?1 = now, ?2 = oid; rows changed or -1. */
+static int
+requeue_step(sqlite3 *db, const char *sql, int64_t now, int64_t oid)
+{
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, oid);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		n = sqlite3_changes(ss->w);
-out:
+	if (sqlite3_step(st) == SQLITE_DONE)
+		n = sqlite3_changes(db);
 	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * Runs in calcifyctl while the daemon may be writing: a short IMMEDIATE
+ * transaction that waits for the writer's lock (busy timeout) instead of
+ * failing, so the writer cannot add a newer assessment between the check
+ * and the requeue.  Requeued rows are picked up by the daemon's next poll.
+ *
+ * Only the patient's current assessment (patients.last_aid) goes back:
+ * any newer assessment -- delivered, pending, or a dead letter itself --
+ * makes an older dead letter superseded, exactly as a newer assessment
+ * supersedes an older pending one.  Of several dead letters of the
+ * current assessment (it was current, abandoned, and current again) only
+ * the newest goes back; the others would only repeat it.
+ */
+static int
+sq_requeue(struct store *s, int64_t oid, int64_t now, int *superseded)
+{
+	struct sqlite_store *ss = SS(s);
+	int sup, n = -1;
+
+	*superseded = 0;
+	if (exec_sql(ss->w, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return STORE_BUSY;
+	sup = requeue_step(ss->w, "UPDATE outbox SET state = 2, updated = ?1 "
+	    "WHERE state = 3 AND (?2 = 0 OR oid = ?2) AND (aid IS NOT (SELECT "
+	    "p.last_aid FROM patients p WHERE p.pid = outbox.pid) OR oid < "
+	    "(SELECT max(d.oid) FROM outbox d WHERE d.state = 3 AND d.aid = "
+	    "outbox.aid))", now, oid);
+	if (sup < 0)
+		goto out;
+	n = requeue_step(ss->w, "UPDATE outbox SET state = 0, attempts = 0, "
+	    "next_at = ?1, updated = ?1, enqueued = ?1 WHERE state = 3 AND "
+	    "(?2 = 0 OR oid = ?2)", now, oid);
+	if (n < 0)
+		goto out;
+	if ((n > 0 && meta_add(ss->w, META_REQUEUED, n) == -1) ||
+	    (sup > 0 && meta_add(ss->w, META_REQUEUE_SUPERSEDED, sup) == -1))
+		n = -1;
+out:
 	if (n < 0 || exec_sql(ss->w, "COMMIT") != SQLITE_OK) {
 		exec_sql(ss->w, "ROLLBACK");
 		return STORE_ERROR;
 	}
-	if (n > 0)
-		metrics_add(M_REQUEUED, (uint64_t)n);
+	*superseded = sup;
 	return n;
+}
+
+static int
+sq_admin_counts(struct store *s, int64_t *requeued, int64_t *superseded)
+{
+	struct reader *r = reader_get(SS(s));
+	int64_t a, b;
+
+	if (r == NULL)
+		return STORE_ERROR;
+	a = meta_int(r->db, META_REQUEUED);
+	b = meta_int(r->db, META_REQUEUE_SUPERSEDED);
+	if (a < 0 || b < 0)
+		return STORE_ERROR;
+	*requeued = a;
+	*superseded = b;
+	return STORE_OK;
 }
 
 static int64_t
@@ -2049,6 +2138,11 @@ sq_stats(struct store *s, struct store_stats *st)
 	    "SELECT coalesce(min(enqueued), 0) FROM outbox WHERE state = 0");
 	st->st_dead_letters = count_of(r->db,
 	    "SELECT count(*) FROM outbox WHERE state = 3");
+	/* No index on this state: a full scan, fine for an admin command. */
+	st->st_outbox_superseded = count_of(r->db,
+	    "SELECT count(*) FROM outbox WHERE state = 2");
+	st->st_requeued = meta_int(r->db, META_REQUEUED);
+	st->st_requeue_superseded = meta_int(r->db, META_REQUEUE_SUPERSEDED);
 	return st->st_patients < 0 ? STORE_ERROR : STORE_OK;
 }
 
@@ -2084,6 +2178,7 @@ static const struct store_ops sqlite_ops = {
 	.r_outbox_stats = sq_outbox_stats,
 	.r_load_facts = sq_r_load_facts,
 	.r_dead_letters = sq_dead_letters,
+	.r_admin_counts = sq_admin_counts,
 	.a_requeue = sq_requeue,
 	.r_stats = sq_stats,
 };

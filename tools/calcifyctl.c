@@ -224,8 +224,14 @@ cmd_status(struct store *s)
 		util_strlcpy(age, "-", sizeof(age));
 	printf("outbox         %lld waiting, oldest %s\n",
 	    (long long)st.st_outbox_pending, age);
+	printf("superseded     %lld (replaced by a newer assessment of the "
+	    "same patient; kept locally, not sent)\n",
+	    (long long)st.st_outbox_superseded);
 	printf("dead letters   %lld%s\n", (long long)st.st_dead_letters,
 	    st.st_dead_letters > 0 ? " (calcifyctl dead-letters)" : "");
+	printf("requeues       %lld dead letters requeued, %lld found superseded "
+	    "(life of the store)\n", (long long)st.st_requeued,
+	    (long long)st.st_requeue_superseded);
 	return EX_OK;
 }
 
@@ -281,17 +287,27 @@ cmd_dead(struct store *s, int limit)
 	return EX_OK;
 }
 
+static void
+requeue_summary(int requeued, int superseded)
+{
+	printf("requeued %d dead letters\n", requeued);
+	if (superseded > 0)
+		printf("superseded %d dead letters: their patient has a newer "
+		    "assessment, so they stay in the store and are not sent\n",
+		    superseded);
+}
+
 static int
 cmd_requeue(struct store *s, int argc, char **argv)
 {
 	long long oid;
-	int i, n, total = 0;
+	int i, n, sup, total = 0, tsup = 0;
 
 	if (argc == 1 && strcmp(argv[0], "--all") == 0) {
-		n = s->s_ops->a_requeue(s, 0, util_now_ms());
+		n = s->s_ops->a_requeue(s, 0, util_now_ms(), &sup);
 		if (n < 0)
 			goto fail;
-		printf("requeued %d dead letters\n", n);
+		requeue_summary(n, sup);
 		return EX_OK;
 	}
 	for (i = 0; i < argc; i++) {
@@ -300,16 +316,21 @@ cmd_requeue(struct store *s, int argc, char **argv)
 			    argv[i]);
 			return EX_USAGE;
 		}
-		n = s->s_ops->a_requeue(s, oid, util_now_ms());
+	}
+	for (i = 0; i < argc; i++) {
+		(void)util_parse_ll(argv[i], 1, INT64_MAX, &oid);
+		n = s->s_ops->a_requeue(s, oid, util_now_ms(), &sup);
 		if (n < 0)
 			goto fail;
-		if (n == 0)
+		if (n == 0 && sup == 0)
 			fprintf(stderr, "calcifyctl: oid %lld is not a dead "
 			    "letter\n", oid);
 		total += n;
+		tsup += sup;
 	}
-	printf("requeued %d dead letters\n", total);
-	return total == argc ? EX_OK : EX_FAIL;
+	requeue_summary(total, tsup);
+	/* A superseded dead letter is settled too: nothing is left to do. */
+	return total + tsup == argc ? EX_OK : EX_FAIL;
 fail:
 	fprintf(stderr, "calcifyctl: the store did not take the change (busy "
 	    "for longer than store.busy_timeout_ms?)\n");

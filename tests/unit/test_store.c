@@ -392,6 +392,146 @@ test_store_returning_input_state_is_newest_again(void **state)
 		store_assessment_clear(&rows[i]);
 }
 
+/* A patient of its own, for outbox tests that need patients.last_aid. */
+static int64_t
+patient(struct t *t, const char *key)
+{
+	const struct store_ops *o = t->s->s_ops;
+	char *keys[1];
+	int64_t pid;
+	bool merged;
+
+	keys[0] = strdup(key);
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_patient(t->s, keys, 1,
+	    "{\"reference\":\"Patient/x\"}", t->now, &pid, &merged),
+	    STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	free(keys[0]);
+	return pid;
+}
+
+/* Record a new current assessment of pid with an outbox row; its oid. */
+static int64_t
+assess_enqueue(struct t *t, int64_t pid, const char *ident)
+{
+	const struct store_ops *o = t->s->s_ops;
+	struct store_assess_summary sum = { true, { 1.0, 2.0 }, { 1, 1 } };
+	struct store_outbox_row rows[64];
+	uint8_t sig[32] = { 3 };
+	int64_t aid, oid = 0;
+	int sup, n, i;
+
+	sig[1] = (uint8_t)ident[0];
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_add_assessment(t->s, pid, ident, "dig", ident,
+	    t->now, t->now, &sum, sig, true, &aid, &sup), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	t->now++;
+	assert_int_equal(o->r_outbox_due(t->s, t->now + 1000000, 64, rows, &n),
+	    STORE_OK);
+	for (i = 0; i < n; i++)
+		if (rows[i].ob_aid == aid && rows[i].ob_oid > oid)
+			oid = rows[i].ob_oid;
+	assert_true(oid > 0);
+	return oid;
+}
+
+static void
+outcome_of(struct t *t, int64_t oid, int state)
+{
+	const struct store_ops *o = t->s->s_ops;
+	struct store_outbox_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.or_oid = oid;
+	res.or_state = state;
+	res.or_http_status = state == STORE_OB_DEAD ? 400 : 201;
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_outbox_result(t->s, &res, t->now), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+}
+
+/* The state of one outbox row, straight from the file. */
+static int
+row_state(int64_t oid)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v = -1;
+
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT state FROM outbox "
+	    "WHERE oid = ?1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, oid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+test_store_requeue_sends_only_the_patients_newest_assessment(void **state)
+{
+	struct t *t = *state;
+	const struct store_ops *o = t->s->s_ops;
+	int64_t p1, p2, p3, p4, a1, b1, a2, b2, a3, b3, a4, b4, a4again;
+	int64_t req, sup64;
+	int sup;
+
+	/* p1: A refused, then B delivered.  A must never follow B. */
+	p1 = patient(t, "ref:Patient/rq1");
+	a1 = assess_enqueue(t, p1, "rq1-a");
+	outcome_of(t, a1, STORE_OB_DEAD);
+	b1 = assess_enqueue(t, p1, "rq1-b");
+	outcome_of(t, b1, STORE_OB_DELIVERED);
+	/* p2: A refused, B still pending (the server is down). */
+	p2 = patient(t, "ref:Patient/rq2");
+	a2 = assess_enqueue(t, p2, "rq2-a");
+	outcome_of(t, a2, STORE_OB_DEAD);
+	b2 = assess_enqueue(t, p2, "rq2-b");
+	/* p3: A and B both refused: only B, the newest, goes back. */
+	p3 = patient(t, "ref:Patient/rq3");
+	a3 = assess_enqueue(t, p3, "rq3-a");
+	outcome_of(t, a3, STORE_OB_DEAD);
+	b3 = assess_enqueue(t, p3, "rq3-b");
+	outcome_of(t, b3, STORE_OB_DEAD);
+	/* p4: A refused, B delivered, A current again and refused again:
+	 * A is current, and only its newest dead letter goes back. */
+	p4 = patient(t, "ref:Patient/rq4");
+	a4 = assess_enqueue(t, p4, "rq4-a");
+	outcome_of(t, a4, STORE_OB_DEAD);
+	b4 = assess_enqueue(t, p4, "rq4-b");
+	outcome_of(t, b4, STORE_OB_DELIVERED);
+	a4again = assess_enqueue(t, p4, "rq4-a");
+	outcome_of(t, a4again, STORE_OB_DEAD);
+
+	/* One by one: p2's old one is superseded, not sent. */
+	assert_int_equal(o->a_requeue(t->s, a2, t->now, &sup), 0);
+	assert_int_equal(sup, 1);
+	assert_int_equal(row_state(a2), STORE_OB_SUPERSEDED);
+	assert_int_equal(row_state(b2), STORE_OB_PENDING);
+
+	/* All at once: only the current assessments' newest dead letters. */
+	assert_int_equal(o->a_requeue(t->s, 0, t->now, &sup), 2);
+	assert_int_equal(sup, 3);
+	assert_int_equal(row_state(a1), STORE_OB_SUPERSEDED);
+	assert_int_equal(row_state(b1), STORE_OB_DELIVERED);
+	assert_int_equal(row_state(a3), STORE_OB_SUPERSEDED);
+	assert_int_equal(row_state(b3), STORE_OB_PENDING);
+	assert_int_equal(row_state(a4), STORE_OB_SUPERSEDED);
+	assert_int_equal(row_state(b4), STORE_OB_DELIVERED);
+	assert_int_equal(row_state(a4again), STORE_OB_PENDING);
+
+	/* Nothing is left to requeue; the counts are kept for /metrics. */
+	assert_int_equal(o->a_requeue(t->s, 0, t->now, &sup), 0);
+	assert_int_equal(sup, 0);
+	assert_int_equal(o->r_admin_counts(t->s, &req, &sup64), STORE_OK);
+	assert_int_equal(req, 2);
+	assert_int_equal(sup64, 4);
+}
+
 static void
 test_store_file_is_private_and_newer_schema_refused(void **state)
 {
@@ -480,6 +620,7 @@ main(void)
 		T(test_store_patient_keys_link_and_merge),
 		T(test_store_assessment_identifier_is_unique_and_outbox_supersedes),
 		T(test_store_returning_input_state_is_newest_again),
+		T(test_store_requeue_sends_only_the_patients_newest_assessment),
 		T(test_store_file_is_private_and_newer_schema_refused),
 		T(test_store_failed_savepoint_harms_nothing),
 	};
