@@ -62,6 +62,10 @@ X(REQUEUE_SUPERSEDED, "calcifyd_dead_letters_superseded_total", "", "",	\
 X(OAUTH_FETCH,	"calcifyd_oauth2_token_fetches_total", "result", "ok",	\
   "OAuth2 token requests, by result")					\
 X(OAUTH_FAIL,	"calcifyd_oauth2_token_fetches_total", "result", "failed", "") \
+X(TOKEN_REREAD_NEW, "calcifyd_bearer_token_rereads_total", "result", "new_token", \
+  "Static bearer token file re-read after a 401, by result")		\
+X(TOKEN_REREAD_SAME, "calcifyd_bearer_token_rereads_total", "result", "unchanged", "") \
+X(TOKEN_REREAD_FAIL, "calcifyd_bearer_token_rereads_total", "result", "failed", "") \
 X(AUTH_MISSING,	"calcifyd_http_auth_failures_total", "reason", "missing", \
   "Inbound requests refused by authentication")			\
 X(AUTH_BAD,	"calcifyd_http_auth_failures_total", "reason", "invalid", "") \
