@@ -75,6 +75,7 @@ static struct {
 	int64_t			 busy[MAX_BUSY];
 	int			 nbusy;
 	int64_t			 last_warn_us;
+	bool			 backlog_warned;	/* until it clears */
 	/* Store-kept admin counts already added to the counters. */
 	int64_t			 seen_requeued;
 	int64_t			 seen_requeue_sup;
@@ -714,6 +715,7 @@ void
 sender_tick(const struct config *c)
 {
 	int64_t pending = 0, oldest = 0, dead = 0, age = 0, now = util_now_ms();
+	bool over_depth, over_age;
 
 	if (S.store == NULL || S.store->s_ops->r_outbox_stats(S.store,
 	    &pending, &oldest, &dead) != STORE_OK)
@@ -724,13 +726,24 @@ sender_tick(const struct config *c)
 	metrics_gauge_set(MG_OUTBOX_AGE, (double)age / 1000.0);
 	metrics_gauge_set(MG_DEAD_LETTERS, (double)dead);
 	admin_counts();
-	/* A backlog is never silent: warn once a minute while it lasts. */
-	if ((pending >= c->cf_hospital_backlog_warn ||
-	    age >= c->cf_hospital_backlog_warn_age_ms) &&
-	    util_mono_us() - S.last_warn_us > 60 * 1000000LL) {
+	/* A backlog is never silent: warn as soon as it crosses a
+	 * threshold, then once a minute while it lasts, and say when it
+	 * is over. */
+	over_depth = pending >= c->cf_hospital_backlog_warn;
+	over_age = age >= c->cf_hospital_backlog_warn_age_ms;
+	if ((over_depth || over_age) && (!S.backlog_warned ||
+	    util_mono_us() - S.last_warn_us >= 60 * 1000000LL)) {
+		S.backlog_warned = true;
 		S.last_warn_us = util_mono_us();
 		log_warnx("delivery backlog pending=%lld oldest_age_s=%lld "
-		    "dead_letters=%lld", (long long)pending,
-		    (long long)(age / 1000), (long long)dead);
+		    "dead_letters=%lld over=%s", (long long)pending,
+		    (long long)(age / 1000), (long long)dead,
+		    over_depth && over_age ? "depth,age" : over_depth ?
+		    "depth" : "age");
+	} else if (!over_depth && !over_age && S.backlog_warned) {
+		S.backlog_warned = false;
+		log_notice("delivery backlog cleared pending=%lld "
+		    "oldest_age_s=%lld", (long long)pending,
+		    (long long)(age / 1000));
 	}
 }
