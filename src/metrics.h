@@ -31,6 +31,9 @@ X(UNUSED_NOVALUE, "calcifyd_observations_unused_total", "reason", "no_value", ""
 X(UNUSED_NOPATIENT, "calcifyd_observations_unused_total", "reason", "no_patient", "") \
 X(RETRACTED,	"calcifyd_observations_retracted_total", "", "",	\
   "Observations withdrawn by entered-in-error")			\
+X(WITHDRAWN,	"calcifyd_assessments_withdrawn_total", "", "",		\
+  "Assessments made entered-in-error because a result they rest on was " \
+  "entered in error")							\
 X(ASSESS_NEW,	"calcifyd_assessments_total", "result", "new",		\
   "Engine runs after an input change, by outcome")			\
 X(ASSESS_SAME,	"calcifyd_assessments_total", "result", "output_unchanged", "") \
@@ -51,6 +54,7 @@ X(DELIV_RETRY,	"calcifyd_deliveries_total", "result", "retry", "")	\
 X(DELIV_DEAD,	"calcifyd_deliveries_total", "result", "dead_letter", "") \
 X(DELIV_DUPS,	"calcifyd_deliveries_total", "result", "duplicates_at_server", "") \
 X(DELIV_GAVE_UP, "calcifyd_deliveries_total", "result", "gave_up", "") \
+X(DELIV_UPDATED, "calcifyd_deliveries_total", "result", "updated", "") \
 X(SUPERSEDED,	"calcifyd_outbox_superseded_total", "", "",		\
   "Undelivered assessments replaced by a newer one for the same patient") \
 X(REQUEUED,	"calcifyd_dead_letters_requeued_total", "", "",		\

@@ -254,10 +254,13 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* The RiskAssessment JSON of a stored assessment.  Returns -1 when it
- * cannot be rebuilt (model version gone): the row is dead-lettered. */
+/* The RiskAssessment JSON of a stored assessment, as it stands now
+ * (entered-in-error once withdrawn); with_id false leaves Resource.id out
+ * (a conditional update names the resource by its identifier, and the
+ * server's id for it may differ).  Returns -1 when it cannot be rebuilt
+ * (model version gone): the row is dead-lettered. */
 static int
-build_body(const struct store_assessment *a, struct buf *out)
+build_body(const struct store_assessment *a, bool with_id, struct buf *out)
 {
 	struct assessment_ctx ctx;
 	struct model *m;
@@ -269,12 +272,13 @@ build_body(const struct store_assessment *a, struct buf *out)
 	f = xmalloc(sizeof(*f));
 	if (facts_parse_snapshot(a->sa_snapshot, f) == 0) {
 		memset(&ctx, 0, sizeof(ctx));
-		ctx.ac_id = a->sa_identifier;
+		ctx.ac_id = with_id ? a->sa_identifier : NULL;
 		ctx.ac_identifier_system = S.cfg->cf_hospital_identifier_system;
 		ctx.ac_identifier_value = a->sa_identifier;
 		ctx.ac_subject_json = a->sa_subject;
 		ctx.ac_recorded_ms = a->sa_created;
 		ctx.ac_version = PACKAGE_VERSION;
+		ctx.ac_withdrawn = a->sa_withdrawn;
 		rc = assessment_build(m, f, NULL, &ctx, out);
 	}
 	free(f);
@@ -309,7 +313,7 @@ start(const struct store_outbox_row *row, bool reauthed)
 	struct store_assessment a;
 	struct buf url, h;
 	char *esys, *eval;
-	bool have_a;
+	bool have_a, put, cupdate;
 	int i;
 
 	for (i = 0; i < MAX_INFLIGHT; i++)
@@ -328,9 +332,11 @@ start(const struct store_outbox_row *row, bool reauthed)
 	t->started_us = util_mono_us();
 	buf_init(&t->body);
 	buf_init(&t->resp);
+	put = S.cfg->cf_hospital_mode == CONFIG_MODE_PUT;
+	cupdate = !put && row->ob_kind == STORE_OB_UPDATE;
 	have_a = S.store->s_ops->r_assessment_by_aid(S.store, row->ob_aid,
 	    &a) == STORE_OK;
-	if (!have_a || build_body(&a, &t->body) == -1) {
+	if (!have_a || build_body(&a, !cupdate, &t->body) == -1) {
 		log_warnx("delivery oid=%lld cannot rebuild its assessment; "
 		    "dead-lettered", (long long)row->ob_oid);
 		metrics_inc(M_DELIV_DEAD);
@@ -345,9 +351,21 @@ start(const struct store_outbox_row *row, bool reauthed)
 	t->easy = curl_easy_init();
 	buf_init(&url);
 	buf_init(&h);
-	if (S.cfg->cf_hospital_mode == CONFIG_MODE_PUT) {
+	if (put) {
 		buf_printf(&url, "%s/RiskAssessment/%s",
 		    S.cfg->cf_hospital_base_url, a.sa_identifier);
+		curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, "PUT");
+	} else if (cupdate) {
+		/* Conditional update on the identifier: updates the one
+		 * resource that has it, creates it if none does (the
+		 * server gives it its own id), 412 if several do. */
+		esys = curl_easy_escape(t->easy,
+		    S.cfg->cf_hospital_identifier_system, 0);
+		eval = curl_easy_escape(t->easy, a.sa_identifier, 0);
+		buf_printf(&url, "%s/RiskAssessment?identifier=%s%%7C%s",
+		    S.cfg->cf_hospital_base_url, esys, eval);
+		curl_free(esys);
+		curl_free(eval);
 		curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, "PUT");
 	} else {
 		buf_printf(&url, "%s/RiskAssessment",
@@ -420,13 +438,17 @@ finish(struct transfer *t, CURLcode cc)
 	switch (v) {
 	case SENDER_DELIVERED:
 		/* 200 to a conditional create: it was already there. */
-		metrics_inc(status == 200 &&
-		    S.cfg->cf_hospital_mode == CONFIG_MODE_CONDITIONAL_CREATE ?
-		    M_DELIV_EXISTS : M_DELIV_OK);
+		if (row->ob_kind == STORE_OB_UPDATE)
+			metrics_inc(M_DELIV_UPDATED);
+		else
+			metrics_inc(status == 200 && S.cfg->cf_hospital_mode ==
+			    CONFIG_MODE_CONDITIONAL_CREATE ? M_DELIV_EXISTS :
+			    M_DELIV_OK);
 		report(row->ob_oid, STORE_OB_DELIVERED, 0, (int)status, NULL,
 		    NULL);
-		log_debug("delivery oid=%lld status=%ld", (long long)row->ob_oid,
-		    status);
+		log_debug("delivery oid=%lld kind=%s status=%ld",
+		    (long long)row->ob_oid, row->ob_kind == STORE_OB_UPDATE ?
+		    "update" : "create", status);
 		return false;
 	case SENDER_REAUTH: {
 		struct store_outbox_row copy = *row;
@@ -444,7 +466,8 @@ finish(struct transfer *t, CURLcode cc)
 		metrics_inc(status == 412 ? M_DELIV_DUPS : M_DELIV_DEAD);
 		if (status == 412)
 			snprintf(err, sizeof(err), "duplicates exist at server "
-			    "(HTTP 412 on If-None-Exist)");
+			    "(HTTP 412: several resources have the "
+			    "identifier)");
 		else
 			snprintf(err, sizeof(err), "the hospital refused it "
 			    "(HTTP %ld)", status);

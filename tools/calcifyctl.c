@@ -227,10 +227,12 @@ cmd_status(struct store *s)
 	printf("superseded     %lld (replaced by a newer assessment of the "
 	    "same patient; kept locally, not sent)\n",
 	    (long long)st.st_outbox_superseded);
+	printf("withdrawn      %lld (entered-in-error: a result they rest on "
+	    "was entered in error)\n", (long long)st.st_withdrawn);
 	printf("dead letters   %lld%s\n", (long long)st.st_dead_letters,
 	    st.st_dead_letters > 0 ? " (calcifyctl dead-letters)" : "");
-	printf("requeues       %lld dead letters requeued, %lld found superseded "
-	    "(life of the store)\n", (long long)st.st_requeued,
+	printf("requeues       %lld dead letters requeued, %lld found "
+	    "superseded (life of the store)\n", (long long)st.st_requeued,
 	    (long long)st.st_requeue_superseded);
 	return EX_OK;
 }
@@ -257,6 +259,9 @@ cmd_dead(struct store *s, int limit)
 		printf("oid %lld  assessment %.16s...  attempts %ld  last HTTP "
 		    "%d\n", (long long)d[i].sd_row.ob_oid, d[i].sd_identifier,
 		    d[i].sd_row.ob_attempts, d[i].sd_row.ob_last_status);
+		if (d[i].sd_row.ob_kind == STORE_OB_UPDATE)
+			printf("  sends     an update of the server's copy "
+			    "(entered-in-error when withdrawn)\n");
 		printf("  patient   %s\n", d[i].sd_subject != NULL ?
 		    d[i].sd_subject : "?");
 		printf("  queued    %s, given up %s\n", enq, upd);
