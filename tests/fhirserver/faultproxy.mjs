@@ -47,11 +47,12 @@
 //                 not part of the key)
 //   DELETE /_stats  reset the counters
 //
-// One JSON log line per proxied request: time, at (the same instant in
-// ms since the epoch, for arithmetic in tests), method, url, status, ms,
-// fault, and retryAfter (the header value sent, when one was).  A line
-// is written once the answer (or the fault) has been sent.  SIGTERM/
-// SIGINT: close everything, exit 0.
+// One JSON log line per proxied request: time, start and at (when the
+// request arrived and when the line was written, ms since the epoch, for
+// arithmetic in tests), method, url, status, ms, fault, and retryAfter
+// (the header value sent, when one was).  A line is written once the
+// answer (or the fault) has been sent.  SIGTERM/SIGINT: close everything,
+// exit 0.
 
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
@@ -194,6 +195,7 @@ function forward(req, res, body, lose) {
 
 async function proxy(req, res) {
 	const t0 = process.hrtime.bigint();
+	const start = Date.now();
 	const key = `${req.method} ${req.url.split('?')[0]}`;
 	bump(stats.seen, key);
 	const ok = authorized(req);
@@ -268,7 +270,7 @@ async function proxy(req, res) {
 		}
 	}
 	const now = new Date();
-	logLine({ time: now.toISOString(), at: now.getTime(),
+	logLine({ time: now.toISOString(), start, at: now.getTime(),
 	    method: req.method, url: req.url, status,
 	    ms: msSince(t0),
 	    fault: applied, ...retryAfter === undefined ? {} : { retryAfter } });

@@ -47,16 +47,17 @@ delivered_all() {
 }
 
 # retry_gaps MODE: for every delivery attempt the proxy answered with
-# fault MODE, one line "GAP_MS WAIT_MS": the time until the next attempt
-# at the proxy, and the wait its Retry-After asked for (seconds, or an
-# HTTP-date less the time of the answer).  Both instants are the proxy's.
+# fault MODE, one line "GAP_MS WAIT_MS": the time from its arrival to the
+# next attempt's arrival at the proxy, and the wait its Retry-After asked
+# for counted from the same arrival (seconds; or an HTTP-date, made after
+# the arrival, less the arrival).  All instants are the proxy's.
 retry_gaps() {
 	jq -rs --arg m "$1" '
 	    [.[] | select(.method == "POST" and
 	        (.url | startswith("/fhir/RiskAssessment")))] as $r
 	    | range(0; ($r | length) - 1)
 	    | select($r[.].fault == $m and $r[.].retryAfter != null)
-	    | "\($r[. + 1].at - $r[.].at) \($r[.].at) \($r[.].retryAfter)"' \
+	    | "\($r[. + 1].start - $r[.].start) \($r[.].start) \($r[.].retryAfter)"' \
 	    "$PROXY_LOG" | while read -r gap at ra; do
 		if [[ $ra =~ ^[0-9]+$ ]]; then
 			echo "$gap $((ra * 1000))"
@@ -66,8 +67,8 @@ retry_gaps() {
 	done
 }
 # expect_retry_after MODE N: N answers of fault MODE were each followed
-# by a retry no sooner than asked (20 ms of slack for the proxy's own
-# clock readings; no upper bound: a loaded machine may be slow).
+# by a retry no sooner than asked (20 ms of slack for clock readings in
+# two processes; no upper bound: a loaded machine may be slow).
 expect_retry_after() {
 	local gaps gap wait
 	gaps=$(retry_gaps "$1")
