@@ -297,7 +297,7 @@ note_missing(struct jsonw *w, const struct model *m, const struct facts *f,
 
 static void
 put_notes(struct jsonw *w, const struct model *m, const struct facts *f,
-    const struct engine_result *r)
+    const struct engine_result *r, bool withdrawn)
 {
 	struct buf t;
 	const char *s;
@@ -305,6 +305,11 @@ put_notes(struct jsonw *w, const struct model *m, const struct facts *f,
 
 	jsonw_key(w, "note");
 	jsonw_arr_open(w);
+	if (withdrawn)
+		note(w, "Withdrawn: a result this assessment rests on was "
+		    "entered in error at its source. Do not use it; the "
+		    "patient's current assessment is the newest one not "
+		    "entered in error.");
 	note(w, m->m_calibration_note);
 	buf_init(&t);
 	for (i = 0; i < MODEL_OUTCOMES; i++)
@@ -386,7 +391,8 @@ assessment_build(const struct model *m, const struct facts *f,
 		jsonw_obj_close(&w);
 		jsonw_arr_close(&w);
 	}
-	jsonw_kstr(&w, "status", r->er_final ? "final" : "preliminary");
+	jsonw_kstr(&w, "status", c->ac_withdrawn ? "entered-in-error" :
+	    r->er_final ? "final" : "preliminary");
 	put_method(&w, m);
 	jsonw_key(&w, "subject");
 	jsonw_raw(&w, c->ac_subject_json, strlen(c->ac_subject_json));
@@ -402,7 +408,7 @@ assessment_build(const struct model *m, const struct facts *f,
 		put_prediction(&w, m, i, &r->er_outcome[i]);
 	jsonw_arr_close(&w);
 	put_mitigation(&w, m, r);
-	put_notes(&w, m, f, r);
+	put_notes(&w, m, f, r, c->ac_withdrawn);
 	jsonw_obj_close(&w);
 	free(own);
 	return 0;

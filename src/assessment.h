@@ -11,6 +11,7 @@
 #ifndef CALCIFY_ASSESSMENT_H
 #define CALCIFY_ASSESSMENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,9 @@ struct assessment_ctx {
 	const char	*ac_subject_json;	/* Reference JSON as received */
 	int64_t		 ac_recorded_ms;	/* meta.lastUpdated */
 	const char	*ac_version;	/* calcifyd version, for the Device */
+	/* Withdrawn: an input it rests on was entered in error, so it is
+	 * status entered-in-error (FHIR: "should never have existed"). */
+	bool		 ac_withdrawn;
 };
 
 /*

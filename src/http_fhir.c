@@ -543,6 +543,7 @@ build_ra(struct http_req *rq, const struct store_assessment *a, struct buf *b)
 		ctx.ac_subject_json = a->sa_subject;
 		ctx.ac_recorded_ms = a->sa_created;
 		ctx.ac_version = PACKAGE_VERSION;
+		ctx.ac_withdrawn = a->sa_withdrawn;
 		ok = assessment_build(m, f, NULL, &ctx, b) == 0;
 	}
 	if (!ok)

@@ -133,7 +133,7 @@ listed_cb(const char *key, void *arg)
  * probabilities, bands and factors -> nothing new).
  */
 /* What assess() did, counted after COMMIT (ij_assess). */
-enum { A_NOFACTS, A_SCOPE, A_SAME, A_NEW, A_SUPERSEDED };
+enum { A_NOFACTS, A_SCOPE, A_SAME, A_NEW, A_SUPERSEDED, A_WITHDRAWN };
 
 static int
 assess(struct store *s, const struct model *m, int64_t pid, int64_t now,
@@ -415,6 +415,7 @@ count_outcomes(const struct ingest_job *j)
 		[A_SAME] = M_ASSESS_SAME,
 		[A_NEW] = M_ASSESS_NEW,
 		[A_SUPERSEDED] = M_SUPERSEDED,
+		[A_WITHDRAWN] = M_WITHDRAWN,
 	};
 	const struct ingest_entry *e;
 	size_t k;
@@ -548,6 +549,20 @@ attempt_job(struct store *s, const struct model *m, struct ingest_job *j,
 	for (i = 0; i < npids; i++)
 		if (assess(s, m, pids[i], now, j->ij_assess) < 0)
 			return ATTEMPT_STORE_FAILED;
+	/* Then, with each patient's current assessment settled, withdraw
+	 * the older ones that rest on what was just entered in error. */
+	for (i = 0; i < j->ij_n; i++) {
+		struct ingest_entry *e = &j->ij_entries[i];
+		int n;
+
+		if (!e->ie_apply || !e->ie_retracted ||
+		    e->ie_info.ri_pid == 0 || diag_failed(&e->ie_diag))
+			continue;
+		if (s->s_ops->w_withdraw_basis(s, e->ie_info.ri_pid,
+		    e->ie_item.fi_ref, now, W.delivery, &n) < 0)
+			return ATTEMPT_STORE_FAILED;
+		j->ij_assess[A_WITHDRAWN] += (uint64_t)n;
+	}
 	return ATTEMPT_OK;
 }
 

@@ -65,7 +65,7 @@ struct ingest_job {
 	ingest_done_fn		 ij_done;	/* runs in the writer thread */
 	void			*ij_arg;
 	struct ingest_job	*ij_next;	/* queue link, private */
-	uint64_t		 ij_assess[5];	/* engine outcomes, private:
+	uint64_t		 ij_assess[6];	/* engine outcomes, private:
 						 * counted after COMMIT */
 };
 

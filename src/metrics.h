@@ -31,6 +31,9 @@ X(UNUSED_NOVALUE, "calcifyd_observations_unused_total", "reason", "no_value", ""
 X(UNUSED_NOPATIENT, "calcifyd_observations_unused_total", "reason", "no_patient", "") \
 X(RETRACTED,	"calcifyd_observations_retracted_total", "", "",	\
   "Observations withdrawn by entered-in-error")			\
+X(WITHDRAWN,	"calcifyd_assessments_withdrawn_total", "", "",		\
+  "Assessments made entered-in-error because a result they rest on was " \
+  "entered in error")							\
 X(ASSESS_NEW,	"calcifyd_assessments_total", "result", "new",		\
   "Engine runs after an input change, by outcome")			\
 X(ASSESS_SAME,	"calcifyd_assessments_total", "result", "output_unchanged", "") \
@@ -50,13 +53,23 @@ X(DELIV_EXISTS,	"calcifyd_deliveries_total", "result", "already_present", "") \
 X(DELIV_RETRY,	"calcifyd_deliveries_total", "result", "retry", "")	\
 X(DELIV_DEAD,	"calcifyd_deliveries_total", "result", "dead_letter", "") \
 X(DELIV_DUPS,	"calcifyd_deliveries_total", "result", "duplicates_at_server", "") \
+X(DELIV_GAVE_UP, "calcifyd_deliveries_total", "result", "gave_up", "") \
+X(DELIV_UPDATED, "calcifyd_deliveries_total", "result", "updated", "") \
 X(SUPERSEDED,	"calcifyd_outbox_superseded_total", "", "",		\
   "Undelivered assessments replaced by a newer one for the same patient") \
 X(REQUEUED,	"calcifyd_dead_letters_requeued_total", "", "",		\
-  "Dead letters put back in the outbox by an admin")			\
+  "Dead letters put back in the outbox by an admin (calcifyctl requeue), " \
+  "over the life of the store")						\
+X(REQUEUE_SUPERSEDED, "calcifyd_dead_letters_superseded_total", "", "",	\
+  "Dead letters an admin requeue left unsent because their patient has " \
+  "a newer assessment, over the life of the store")			\
 X(OAUTH_FETCH,	"calcifyd_oauth2_token_fetches_total", "result", "ok",	\
   "OAuth2 token requests, by result")					\
 X(OAUTH_FAIL,	"calcifyd_oauth2_token_fetches_total", "result", "failed", "") \
+X(TOKEN_REREAD_NEW, "calcifyd_bearer_token_rereads_total", "result", "new_token", \
+  "Static bearer token file re-read after a 401, by result")		\
+X(TOKEN_REREAD_SAME, "calcifyd_bearer_token_rereads_total", "result", "unchanged", "") \
+X(TOKEN_REREAD_FAIL, "calcifyd_bearer_token_rereads_total", "result", "failed", "") \
 X(AUTH_MISSING,	"calcifyd_http_auth_failures_total", "reason", "missing", \
   "Inbound requests refused by authentication")			\
 X(AUTH_BAD,	"calcifyd_http_auth_failures_total", "reason", "invalid", "") \

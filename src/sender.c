@@ -75,11 +75,26 @@ static struct {
 	int64_t			 busy[MAX_BUSY];
 	int			 nbusy;
 	int64_t			 last_warn_us;
+	bool			 backlog_warned;	/* until it clears */
+	/* Store-kept admin counts already added to the counters. */
+	int64_t			 seen_requeued;
+	int64_t			 seen_requeue_sup;
 	unsigned		 rng;
 } S = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
 /* --- pure parts ------------------------------------------------------------ */
 
+/*
+ * Two stated choices here (ARCHITECTURE.md "Delivery" allows both):
+ *   - any 2xx is delivered, not only 200 and 201: a server that answers
+ *     202 Accepted or 204 No Content has taken the resource, and a retry
+ *     of an accepted write could only produce a duplicate;
+ *   - 409 Conflict is retried, not dead-lettered: FHIR servers answer 409
+ *     for version or transaction conflicts that a later attempt resolves
+ *     (a concurrent write to the same resource), and the identifier keeps
+ *     the retry harmless.  A server that answers 409 for good is bounded
+ *     by hospital.max_retries / max_age like any other retry.
+ */
 enum sender_verdict
 sender_classify(int status, bool token_auth, bool reauthed)
 {
@@ -109,6 +124,15 @@ sender_backoff_ms(long attempts, int64_t base, int64_t max,
 	if (retry_after_ms >= 0 && d < retry_after_ms)
 		d = retry_after_ms;
 	return d;
+}
+
+bool
+sender_give_up(long attempts, int64_t enqueued_ms, int64_t now_ms,
+    long max_retries, int64_t max_age_ms)
+{
+	if (max_retries > 0 && attempts >= max_retries)
+		return true;
+	return now_ms - enqueued_ms >= max_age_ms;
 }
 
 int64_t
@@ -230,10 +254,13 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* The RiskAssessment JSON of a stored assessment.  Returns -1 when it
- * cannot be rebuilt (model version gone): the row is dead-lettered. */
+/* The RiskAssessment JSON of a stored assessment, as it stands now
+ * (entered-in-error once withdrawn); with_id false leaves Resource.id out
+ * (a conditional update names the resource by its identifier, and the
+ * server's id for it may differ).  Returns -1 when it cannot be rebuilt
+ * (model version gone): the row is dead-lettered. */
 static int
-build_body(const struct store_assessment *a, struct buf *out)
+build_body(const struct store_assessment *a, bool with_id, struct buf *out)
 {
 	struct assessment_ctx ctx;
 	struct model *m;
@@ -245,12 +272,13 @@ build_body(const struct store_assessment *a, struct buf *out)
 	f = xmalloc(sizeof(*f));
 	if (facts_parse_snapshot(a->sa_snapshot, f) == 0) {
 		memset(&ctx, 0, sizeof(ctx));
-		ctx.ac_id = a->sa_identifier;
+		ctx.ac_id = with_id ? a->sa_identifier : NULL;
 		ctx.ac_identifier_system = S.cfg->cf_hospital_identifier_system;
 		ctx.ac_identifier_value = a->sa_identifier;
 		ctx.ac_subject_json = a->sa_subject;
 		ctx.ac_recorded_ms = a->sa_created;
 		ctx.ac_version = PACKAGE_VERSION;
+		ctx.ac_withdrawn = a->sa_withdrawn;
 		rc = assessment_build(m, f, NULL, &ctx, out);
 	}
 	free(f);
@@ -285,7 +313,7 @@ start(const struct store_outbox_row *row, bool reauthed)
 	struct store_assessment a;
 	struct buf url, h;
 	char *esys, *eval;
-	bool have_a;
+	bool have_a, put, cupdate;
 	int i;
 
 	for (i = 0; i < MAX_INFLIGHT; i++)
@@ -304,9 +332,11 @@ start(const struct store_outbox_row *row, bool reauthed)
 	t->started_us = util_mono_us();
 	buf_init(&t->body);
 	buf_init(&t->resp);
+	put = S.cfg->cf_hospital_mode == CONFIG_MODE_PUT;
+	cupdate = !put && row->ob_kind == STORE_OB_UPDATE;
 	have_a = S.store->s_ops->r_assessment_by_aid(S.store, row->ob_aid,
 	    &a) == STORE_OK;
-	if (!have_a || build_body(&a, &t->body) == -1) {
+	if (!have_a || build_body(&a, !cupdate, &t->body) == -1) {
 		log_warnx("delivery oid=%lld cannot rebuild its assessment; "
 		    "dead-lettered", (long long)row->ob_oid);
 		metrics_inc(M_DELIV_DEAD);
@@ -321,9 +351,21 @@ start(const struct store_outbox_row *row, bool reauthed)
 	t->easy = curl_easy_init();
 	buf_init(&url);
 	buf_init(&h);
-	if (S.cfg->cf_hospital_mode == CONFIG_MODE_PUT) {
+	if (put) {
 		buf_printf(&url, "%s/RiskAssessment/%s",
 		    S.cfg->cf_hospital_base_url, a.sa_identifier);
+		curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, "PUT");
+	} else if (cupdate) {
+		/* Conditional update on the identifier: updates the one
+		 * resource that has it, creates it if none does (the
+		 * server gives it its own id), 412 if several do. */
+		esys = curl_easy_escape(t->easy,
+		    S.cfg->cf_hospital_identifier_system, 0);
+		eval = curl_easy_escape(t->easy, a.sa_identifier, 0);
+		buf_printf(&url, "%s/RiskAssessment?identifier=%s%%7C%s",
+		    S.cfg->cf_hospital_base_url, esys, eval);
+		curl_free(esys);
+		curl_free(eval);
 		curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, "PUT");
 	} else {
 		buf_printf(&url, "%s/RiskAssessment",
@@ -385,7 +427,6 @@ finish(struct transfer *t, CURLcode cc)
 	enum sender_verdict v;
 	long status = 0;
 	char err[256];
-	bool give_up;
 	unsigned r;
 
 	if (cc == CURLE_OK)
@@ -397,13 +438,17 @@ finish(struct transfer *t, CURLcode cc)
 	switch (v) {
 	case SENDER_DELIVERED:
 		/* 200 to a conditional create: it was already there. */
-		metrics_inc(status == 200 &&
-		    S.cfg->cf_hospital_mode == CONFIG_MODE_CONDITIONAL_CREATE ?
-		    M_DELIV_EXISTS : M_DELIV_OK);
+		if (row->ob_kind == STORE_OB_UPDATE)
+			metrics_inc(M_DELIV_UPDATED);
+		else
+			metrics_inc(status == 200 && S.cfg->cf_hospital_mode ==
+			    CONFIG_MODE_CONDITIONAL_CREATE ? M_DELIV_EXISTS :
+			    M_DELIV_OK);
 		report(row->ob_oid, STORE_OB_DELIVERED, 0, (int)status, NULL,
 		    NULL);
-		log_debug("delivery oid=%lld status=%ld", (long long)row->ob_oid,
-		    status);
+		log_debug("delivery oid=%lld kind=%s status=%ld",
+		    (long long)row->ob_oid, row->ob_kind == STORE_OB_UPDATE ?
+		    "update" : "create", status);
 		return false;
 	case SENDER_REAUTH: {
 		struct store_outbox_row copy = *row;
@@ -421,7 +466,8 @@ finish(struct transfer *t, CURLcode cc)
 		metrics_inc(status == 412 ? M_DELIV_DUPS : M_DELIV_DEAD);
 		if (status == 412)
 			snprintf(err, sizeof(err), "duplicates exist at server "
-			    "(HTTP 412 on If-None-Exist)");
+			    "(HTTP 412: several resources have the "
+			    "identifier)");
 		else
 			snprintf(err, sizeof(err), "the hospital refused it "
 			    "(HTTP %ld)", status);
@@ -438,15 +484,20 @@ finish(struct transfer *t, CURLcode cc)
 		snprintf(err, sizeof(err), "%s", curl_easy_strerror(cc));
 	else
 		snprintf(err, sizeof(err), "HTTP %ld", status);
-	give_up = (S.cfg->cf_hospital_max_retries > 0 &&
-	    row->ob_attempts + 1 >= S.cfg->cf_hospital_max_retries) ||
-	    now - row->ob_enqueued >= S.cfg->cf_hospital_max_age_ms;
-	if (give_up) {
-		metrics_inc(M_DELIV_DEAD);
+	if (sender_give_up(row->ob_attempts + 1, row->ob_enqueued, now,
+	    S.cfg->cf_hospital_max_retries, S.cfg->cf_hospital_max_age_ms)) {
+		char why[384];
+
+		metrics_inc(M_DELIV_GAVE_UP);
 		log_warnx("delivery dead-letter oid=%lld attempts=%ld "
 		    "reason=gave_up last=%s", (long long)row->ob_oid,
 		    row->ob_attempts + 1, err);
-		report(row->ob_oid, STORE_OB_DEAD, 0, (int)status, err,
+		/* The listing says why it stopped, not only the last error. */
+		snprintf(why, sizeof(why), "gave up after %ld attempts over "
+		    "%llds (hospital.max_retries / max_age); last: %s",
+		    row->ob_attempts + 1,
+		    (long long)((now - row->ob_enqueued) / 1000), err);
+		report(row->ob_oid, STORE_OB_DEAD, 0, (int)status, why,
 		    t->resp.b_len > 0 ? t->resp.b_data : NULL);
 		return false;
 	}
@@ -658,10 +709,36 @@ sender_reconfigure(const struct config *c)
 	return 0;
 }
 
+/*
+ * Requeues happen in calcifyctl, another process, so a counter bumped
+ * there would never reach this daemon's /metrics.  The store keeps them
+ * (meta table, in the requeue's own transaction) and this tick adds what
+ * is new to the counters: they count over the life of the store, survive
+ * restarts, and include requeues done while the daemon was down.
+ */
+static void
+admin_counts(void)
+{
+	int64_t req, sup;
+
+	if (S.store->s_ops->r_admin_counts(S.store, &req, &sup) != STORE_OK)
+		return;
+	if (req > S.seen_requeued) {
+		metrics_add(M_REQUEUED, (uint64_t)(req - S.seen_requeued));
+		S.seen_requeued = req;
+	}
+	if (sup > S.seen_requeue_sup) {
+		metrics_add(M_REQUEUE_SUPERSEDED,
+		    (uint64_t)(sup - S.seen_requeue_sup));
+		S.seen_requeue_sup = sup;
+	}
+}
+
 void
 sender_tick(const struct config *c)
 {
 	int64_t pending = 0, oldest = 0, dead = 0, age = 0, now = util_now_ms();
+	bool over_depth, over_age;
 
 	if (S.store == NULL || S.store->s_ops->r_outbox_stats(S.store,
 	    &pending, &oldest, &dead) != STORE_OK)
@@ -671,13 +748,25 @@ sender_tick(const struct config *c)
 	metrics_gauge_set(MG_OUTBOX_DEPTH, (double)pending);
 	metrics_gauge_set(MG_OUTBOX_AGE, (double)age / 1000.0);
 	metrics_gauge_set(MG_DEAD_LETTERS, (double)dead);
-	/* A backlog is never silent: warn once a minute while it lasts. */
-	if ((pending >= c->cf_hospital_backlog_warn ||
-	    age >= c->cf_hospital_backlog_warn_age_ms) &&
-	    util_mono_us() - S.last_warn_us > 60 * 1000000LL) {
+	admin_counts();
+	/* A backlog is never silent: warn as soon as it crosses a
+	 * threshold, then once a minute while it lasts, and say when it
+	 * is over. */
+	over_depth = pending >= c->cf_hospital_backlog_warn;
+	over_age = age >= c->cf_hospital_backlog_warn_age_ms;
+	if ((over_depth || over_age) && (!S.backlog_warned ||
+	    util_mono_us() - S.last_warn_us >= 60 * 1000000LL)) {
+		S.backlog_warned = true;
 		S.last_warn_us = util_mono_us();
 		log_warnx("delivery backlog pending=%lld oldest_age_s=%lld "
-		    "dead_letters=%lld", (long long)pending,
-		    (long long)(age / 1000), (long long)dead);
+		    "dead_letters=%lld over=%s", (long long)pending,
+		    (long long)(age / 1000), (long long)dead,
+		    over_depth && over_age ? "depth,age" : over_depth ?
+		    "depth" : "age");
+	} else if (!over_depth && !over_age && S.backlog_warned) {
+		S.backlog_warned = false;
+		log_notice("delivery backlog cleared pending=%lld "
+		    "oldest_age_s=%lld", (long long)pending,
+		    (long long)(age / 1000));
 	}
 }

@@ -8,10 +8,11 @@
  * One thread with a libcurl multi handle; bounded concurrency, keep-alive,
  * timeouts; at most one delivery per patient in flight, so a newer
  * assessment never overtakes an older one at the server.  Outcomes:
- *   200/201                     delivered
- *   408, 429, 5xx, no answer    retry: exponential backoff with full jitter,
- *                               at least Retry-After (seconds or HTTP-date),
- *                               until hospital.max_retries / max_age
+ *   2xx (200/201 in practice)   delivered
+ *   408, 409, 429, 5xx,         retry: exponential backoff with full jitter,
+ *   no answer                   at least Retry-After (seconds or HTTP-date),
+ *                               until hospital.max_retries / max_age, then
+ *                               dead letter "gave up"
  *   412                         dead letter: duplicates exist at the server
  *   401                         (bearer/OAuth2) token refreshed once, retried
  *   other 4xx                   dead letter, the server's OperationOutcome
@@ -63,6 +64,14 @@ enum sender_verdict sender_classify(int status, bool token_auth,
  */
 int64_t	sender_backoff_ms(long attempts, int64_t base, int64_t max,
 	    int64_t retry_after_ms, double rnd);
+/*
+ * Whether a delivery that has just failed for the attempts-th time (1 =
+ * the first attempt) is given up and dead-lettered: after max_retries
+ * attempts (0 = no limit), or once it has waited max_age_ms since it was
+ * enqueued (or requeued).
+ */
+bool	sender_give_up(long attempts, int64_t enqueued_ms, int64_t now_ms,
+	    long max_retries, int64_t max_age_ms);
 /* Parse a Retry-After value (delta-seconds or HTTP-date) relative to now;
  * -1 when absent or malformed. */
 int64_t	sender_retry_after_ms(const char *value, int64_t now_ms);

@@ -38,22 +38,22 @@ wipe_free(char *s)
 	free(s);
 }
 
-/* First line of a secret file, blanks trimmed. */
+/* First line of a secret file, blanks trimmed; NULL with why in err. */
 static char *
-read_secret(const char *path, const char *what, FILE *errf)
+read_secret(const char *path, const char *what, char *err, size_t errlen)
 {
 	char line[4096], *s, *e;
 	FILE *fp = fopen(path, "r");
 
 	if (fp == NULL) {
-		fprintf(errf, "%s: cannot read %s: %s\n", path, what,
+		snprintf(err, errlen, "%s: cannot read %s: %s", path, what,
 		    strerror(errno));
 		return NULL;
 	}
 	s = fgets(line, sizeof(line), fp);
 	fclose(fp);
 	if (s == NULL) {
-		fprintf(errf, "%s: %s file is empty\n", path, what);
+		snprintf(err, errlen, "%s: %s file is empty", path, what);
 		return NULL;
 	}
 	while (isspace((unsigned char)*s))
@@ -62,7 +62,8 @@ read_secret(const char *path, const char *what, FILE *errf)
 	while (e > s && isspace((unsigned char)e[-1]))
 		*--e = '\0';
 	if (*s == '\0') {
-		fprintf(errf, "%s: %s file is empty\n", path, what);
+		snprintf(err, errlen, "%s: %s file is empty", path, what);
+		memset(line, 0, sizeof(line));
 		return NULL;
 	}
 	s = xstrdup(s);
@@ -74,19 +75,20 @@ struct sender_auth *
 sender_auth_new(const struct config *c, FILE *errf)
 {
 	struct sender_auth *a = xcalloc(1, sizeof(*a));
+	char err[512];
 
 	a->kind = c->cf_hospital_auth;
 	a->cfg = c;
 	switch (a->kind) {
 	case CONFIG_AUTH_BEARER:
 		a->static_token = read_secret(c->cf_hospital_token_file,
-		    "bearer token", errf);
+		    "bearer token", err, sizeof(err));
 		if (a->static_token == NULL)
 			goto fail;
 		break;
 	case CONFIG_AUTH_OAUTH2:
 		a->secret = read_secret(c->cf_hospital_oauth2_secret_file,
-		    "OAuth2 client secret", errf);
+		    "OAuth2 client secret", err, sizeof(err));
 		if (a->secret == NULL)
 			goto fail;
 		a->token_url = xstrdup(c->cf_hospital_oauth2_token_url);
@@ -98,6 +100,7 @@ sender_auth_new(const struct config *c, FILE *errf)
 	}
 	return a;
 fail:
+	fprintf(errf, "%s\n", err);
 	sender_auth_free(a);
 	return NULL;
 }
@@ -251,11 +254,39 @@ sender_auth_apply(struct sender_auth *a, struct curl_slist **hdrs)
 	return 0;
 }
 
+/*
+ * A static token is renewed by whoever rotates the file: a 401 is the
+ * sign that the server has moved on, so read the file again rather than
+ * fail every delivery until a SIGHUP.  A file caught half-written (empty)
+ * or unreadable keeps the token we have; the retry then gets its 401 and
+ * the row is dead-lettered as before.  Rotate by writing a new file and
+ * renaming it over the old one.
+ */
 void
 sender_auth_invalidate(struct sender_auth *a)
 {
-	if (a->kind == CONFIG_AUTH_OAUTH2) {
+	char err[512], *tok;
+
+	switch (a->kind) {
+	case CONFIG_AUTH_OAUTH2:
 		wipe_free(a->access);
 		a->access = NULL;
+		break;
+	case CONFIG_AUTH_BEARER:
+		tok = read_secret(a->cfg->cf_hospital_token_file,
+		    "bearer token", err, sizeof(err));
+		if (tok == NULL) {
+			log_warnx("bearer token not re-read after a 401: %s",
+			    err);
+			metrics_inc(M_TOKEN_REREAD_FAIL);
+			break;
+		}
+		metrics_inc(strcmp(tok, a->static_token) == 0 ?
+		    M_TOKEN_REREAD_SAME : M_TOKEN_REREAD_NEW);
+		wipe_free(a->static_token);
+		a->static_token = tok;
+		break;
+	default:
+		break;
 	}
 }

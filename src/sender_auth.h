@@ -1,6 +1,7 @@
 /*
  * sender_auth.h - outbound authentication to the hospital FHIR server:
- * none, a static bearer token (hospital.token_file), or OAuth2 client
+ * none, a static bearer token (hospital.token_file, re-read after a 401
+ * so that a rotated token is picked up), or OAuth2 client
  * credentials (token endpoint, client id, secret file, scope) with the
  * token cached until shortly before it expires and refreshed on demand.
  * Secrets are read from files, never from the configuration line, and are
@@ -31,7 +32,8 @@ bool	sender_auth_uses_token(const struct sender_auth *);
  * retried later).
  */
 int	sender_auth_apply(struct sender_auth *, struct curl_slist **hdrs);
-/* The server refused the token (401): fetch a new one next time. */
+/* The server refused the token (401): fetch a new OAuth2 token next
+ * time, or re-read hospital.token_file now (a rotated static token). */
 void	sender_auth_invalidate(struct sender_auth *);
 /* TLS settings shared by deliveries and the token endpoint. */
 void	sender_tls_setup(CURL *, const struct config *);

@@ -35,7 +35,7 @@ enum store_status {
 
 /* Schema version this build writes; older stores are migrated at open,
  * newer ones refused. */
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 /* The current version of a stored resource. */
 struct store_resinfo {
@@ -54,6 +54,19 @@ enum store_outbox_state {
 	STORE_OB_DEAD = 3,
 };
 
+/*
+ * What an outbox row asks of the hospital.  CREATE: make the assessment
+ * exist there (conditional create, or PUT in put mode).  UPDATE: make the
+ * server's copy say what the assessment says now -- entered-in-error once
+ * it is withdrawn, its own status again when it is current again
+ * (conditional update on the identifier, or PUT).  The body is built when
+ * the row is sent, so an update never carries a stale status.
+ */
+enum store_outbox_kind {
+	STORE_OB_CREATE = 0,
+	STORE_OB_UPDATE = 1,
+};
+
 /* An assessment row, with what is needed to rebuild its JSON. */
 struct store_assessment {
 	int64_t		sa_aid;
@@ -65,6 +78,7 @@ struct store_assessment {
 	char		*sa_snapshot;	/* owned */
 	char		*sa_subject;	/* owned: Reference JSON */
 	char		*sa_patient_key;	/* owned: preferred key */
+	bool		 sa_withdrawn;	/* rests on data entered in error */
 };
 
 void	store_assessment_clear(struct store_assessment *);
@@ -82,6 +96,7 @@ struct store_outbox_row {
 	int64_t		ob_aid;
 	int64_t		ob_pid;
 	int		ob_state;
+	int		ob_kind;	/* enum store_outbox_kind */
 	long		ob_attempts;
 	int64_t		ob_next_at;
 	int64_t		ob_enqueued;
@@ -122,6 +137,10 @@ struct store_stats {
 	/* The model version that made the newest assessment ("" if none). */
 	char		st_model_id[128];
 	char		st_model_version[64];
+	int64_t		st_outbox_superseded;	/* kept locally, never sent */
+	int64_t		st_requeued;		/* a_requeue, all time */
+	int64_t		st_requeue_superseded;	/* a_requeue, all time */
+	int64_t		st_withdrawn;		/* assessments withdrawn */
 };
 
 struct store;
@@ -193,13 +212,32 @@ struct store_ops {
 	 * Record an assessment (identifier unique: an existing one is reused
 	 * and *aid names it), make it the patient's current one with sig,
 	 * and, when enqueue, append an outbox row superseding older pending
-	 * rows of the patient (*superseded counts them).
+	 * rows of the patient (*superseded counts them) -- but not the
+	 * updates that withdraw other assessments at the server.  A reused
+	 * assessment that was withdrawn is current again: it is no longer
+	 * withdrawn and its row is an UPDATE, so that the server's copy gets
+	 * its status back.
 	 */
 	int	(*w_add_assessment)(struct store *, int64_t pid,
 		    const char *identifier, const char *model_digest,
 		    const char *snapshot, int64_t at, int64_t now,
 		    const struct store_assess_summary *, const uint8_t sig[32],
 		    bool enqueue, int64_t *aid, int *superseded);
+	/*
+	 * Withdraw every assessment of pid but its current one whose facts
+	 * include one taken from the resource named by ref (its Reference
+	 * JSON, as fhir_item.fi_ref): that resource has just been entered in
+	 * error, so they rest on data that should never have existed.  A
+	 * withdrawn assessment reads as entered-in-error, here and -- with
+	 * enqueue, through an UPDATE row for each that may have reached the
+	 * hospital -- at the server.  *withdrawn counts them.
+	 */
+	int	(*w_withdraw_basis)(struct store *, int64_t pid,
+		    const char *ref, int64_t now, bool enqueue,
+		    int *withdrawn);
+	/* Record one delivery attempt's outcome.  A create that may have
+	 * reached the server after its assessment was withdrawn gets the
+	 * UPDATE that withdraws it there. */
 	int	(*w_outbox_result)(struct store *,
 		    const struct store_outbox_result *, int64_t now);
 	/* Keep the text of a model version (by digest), once. */
@@ -239,11 +277,28 @@ struct store_ops {
 	/* Dead letters, oldest first. */
 	int	(*r_dead_letters)(struct store *, int offset, int max,
 		    struct store_dead *out, int *n);
+	/*
+	 * What a_requeue has done in the life of this store, from any
+	 * process: dead letters requeued, and dead letters found superseded
+	 * instead.  The daemon shows these in /metrics although calcifyctl
+	 * did the work.
+	 */
+	int	(*r_admin_counts)(struct store *, int64_t *requeued,
+		    int64_t *superseded);
 
 	/* --- administration (calcifyctl; its own short transaction) --- */
-	/* Put dead letters back in the outbox (oid 0: all of them), due
-	 * now with a fresh attempt count.  Returns how many (>= 0). */
-	int	(*a_requeue)(struct store *, int64_t oid, int64_t now);
+	/*
+	 * Put dead letters back in the outbox (oid 0: all of them), due now
+	 * with a fresh attempt count and age -- but only a patient's current
+	 * assessment, so that a requeue never makes an older assessment
+	 * reach the server after a newer one.  A dead letter whose patient
+	 * has a newer assessment (delivered, pending or dead itself), or an
+	 * older dead letter of the same assessment, becomes superseded: kept
+	 * locally, never sent; *superseded counts them.  Returns how many
+	 * were requeued (>= 0), or a store_status error (nothing changed).
+	 */
+	int	(*a_requeue)(struct store *, int64_t oid, int64_t now,
+		    int *superseded);
 };
 
 struct store {

@@ -108,6 +108,14 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX outbox_due ON outbox(next_at, oid) WHERE state = 0;"
 	"CREATE INDEX outbox_pid ON outbox(pid) WHERE state = 0;"
 	"CREATE INDEX outbox_dead ON outbox(oid) WHERE state = 3;",
+	/* 1 -> 2: withdrawn assessments (they rest on data entered in
+	 * error) and the outbox rows that update the server's copy; the
+	 * index finds an assessment's rows, which withdrawing and requeue
+	 * ask for. */
+	"ALTER TABLE assessments ADD COLUMN withdrawn INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"ALTER TABLE outbox ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX outbox_aid ON outbox(aid);",
 };
 
 /* Migrations a unit test appends after the built-in ones (see
@@ -150,8 +158,9 @@ enum stmt {
 	S_F_GET, S_F_PUT, S_F_DEL, S_F_SKIP, S_F_LOAD,
 	S_RF_LATEST, S_RF_LATEST_SKIP, S_RF_ALL,
 	S_SIG_GET, S_KEYS_OF,
-	S_A_INS, S_PAT_SET_SIG, S_OB_SUPERSEDE, S_OB_INS,
-	S_OB_DELIVERED, S_OB_RETRY, S_OB_DEAD, S_MODEL_INS,
+	S_A_INS, S_A_REVIVE, S_PAT_SET_SIG, S_OB_SUPERSEDE, S_OB_INS,
+	S_OB_DELIVERED, S_OB_RETRY, S_OB_DEAD, S_OB_FOLLOW_UP, S_MODEL_INS,
+	S_W_CANDIDATES, S_W_MARK, S_W_AT_SERVER,
 	S_COUNT
 };
 
@@ -236,27 +245,54 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT "
 	    "coalesce(max(ord), 0) + 1 FROM assessments WHERE pid = ?1)) ON "
 	    "CONFLICT (identifier) DO UPDATE SET ord = (SELECT max(ord) + 1 "
-	    "FROM assessments WHERE pid = ?1) RETURNING aid",
+	    "FROM assessments WHERE pid = ?1) RETURNING aid, withdrawn",
+	[S_A_REVIVE] = "UPDATE OR FAIL assessments SET withdrawn = 0 WHERE "
+	    "aid = ?1",
 	[S_PAT_SET_SIG] = "UPDATE OR FAIL patients SET sig = ?2, last_aid = ?3 WHERE "
 	    "pid = ?1",
+	/* Withdrawing updates are corrections, not versions of the current
+	 * assessment: a newer one does not make them moot. */
 	[S_OB_SUPERSEDE] = "UPDATE OR FAIL outbox SET state = 2, updated = ?2 WHERE "
-	    "pid = ?1 AND state = 0",
+	    "pid = ?1 AND state = 0 AND NOT (kind = 1 AND aid IN (SELECT aid "
+	    "FROM assessments WHERE pid = ?1 AND withdrawn = 1))",
 	[S_OB_INS] = "INSERT OR FAIL INTO outbox (aid, pid, state, next_at, enqueued, "
-	    "updated) VALUES (?1, ?2, 0, ?3, ?3, ?3)",
+	    "updated, kind) VALUES (?1, ?2, 0, ?3, ?3, ?3, ?4)",
 	/* Delivered wins over superseded: it happened. */
 	[S_OB_DELIVERED] = "UPDATE OR FAIL outbox SET state = 1, attempts = attempts "
 	    "+ 1, updated = ?2, last_status = ?3, last_error = ?4 WHERE "
 	    "oid = ?1",
-	/* A retry or dead letter applies only while still pending: a
-	 * superseded row stays superseded. */
+	/* A retry or dead letter changes the state only while still pending:
+	 * a superseded row stays superseded, but its attempt is counted, for
+	 * a request whose answer was lost may have reached the server. */
 	[S_OB_RETRY] = "UPDATE OR FAIL outbox SET attempts = attempts + 1, next_at = "
-	    "?3, updated = ?2, last_status = ?4, last_error = ?5 WHERE oid = "
-	    "?1 AND state = 0",
+	    "CASE WHEN state = 0 THEN ?3 ELSE next_at END, updated = ?2, "
+	    "last_status = ?4, last_error = ?5 WHERE oid = ?1 AND state IN "
+	    "(0, 2)",
 	[S_OB_DEAD] = "UPDATE OR FAIL outbox SET state = 3, attempts = attempts + 1, "
 	    "updated = ?2, last_status = ?3, last_error = ?4, outcome = ?5 "
 	    "WHERE oid = ?1 AND state = 0",
+	/* A create that reached (or may have reached) the server after its
+	 * assessment was withdrawn -- it was in flight meanwhile -- needs the
+	 * update that withdraws it there, unless one is waiting already. */
+	[S_OB_FOLLOW_UP] = "INSERT OR FAIL INTO outbox (aid, pid, state, next_at, "
+	    "enqueued, updated, kind) SELECT o.aid, o.pid, 0, ?2, ?2, ?2, 1 "
+	    "FROM outbox o JOIN assessments a ON a.aid = o.aid WHERE o.oid = "
+	    "?1 AND o.kind = 0 AND a.withdrawn = 1 AND NOT EXISTS (SELECT 1 "
+	    "FROM outbox u WHERE u.aid = o.aid AND u.kind = 1 AND u.state = 0)",
 	[S_MODEL_INS] = "INSERT OR IGNORE INTO models (digest, id, version, "
 	    "body, first_used) VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* instr() narrows; the snapshot is then parsed to match the
+	 * reference of a used fact exactly (not a skipped result's). */
+	[S_W_CANDIDATES] = "SELECT aid, snapshot FROM assessments WHERE pid = ?1 "
+	    "AND withdrawn = 0 AND aid IS NOT (SELECT last_aid FROM patients "
+	    "WHERE pid = ?1) AND instr(snapshot, ?2) > 0",
+	[S_W_MARK] = "UPDATE OR FAIL assessments SET withdrawn = 1 WHERE aid = "
+	    "?1",
+	/* May the server hold it?  Delivered, waiting (perhaps in flight),
+	 * or attempted with the answer unknown.  And no update waits yet. */
+	[S_W_AT_SERVER] = "SELECT EXISTS (SELECT 1 FROM outbox WHERE aid = ?1 "
+	    "AND (state IN (0, 1) OR attempts > 0)) AND NOT EXISTS (SELECT 1 "
+	    "FROM outbox WHERE aid = ?1 AND kind = 1 AND state = 0)",
 };
 
 enum rstmt {
@@ -277,17 +313,18 @@ static const char *const rstmt_sql[R_COUNT] = {
 	    "DESC, aid DESC LIMIT ?2 OFFSET ?3",
 	[R_A_COUNT] = "SELECT count(*) FROM assessments WHERE pid = ?1",
 	[R_A_GET] = "SELECT a.aid, a.pid, a.identifier, a.model, a.created, "
-	    "a.at, a.snapshot, p.subject FROM assessments a LEFT JOIN patients "
-	    "p ON p.pid = a.pid WHERE a.identifier = ?1",
+	    "a.at, a.snapshot, p.subject, a.withdrawn FROM assessments a LEFT "
+	    "JOIN patients p ON p.pid = a.pid WHERE a.identifier = ?1",
 	[R_A_BY_AID] = "SELECT a.aid, a.pid, a.identifier, a.model, a.created, "
-	    "a.at, a.snapshot, p.subject FROM assessments a LEFT JOIN patients "
-	    "p ON p.pid = a.pid WHERE a.aid = ?1",
+	    "a.at, a.snapshot, p.subject, a.withdrawn FROM assessments a LEFT "
+	    "JOIN patients p ON p.pid = a.pid WHERE a.aid = ?1",
 	[R_A_PATIENT] = "SELECT key FROM patient_keys WHERE pid = ?1 ORDER BY "
 	    "key LIMIT 1",
 	[R_MODEL] = "SELECT body FROM models WHERE digest = ?1",
 	[R_OB_DUE] = "SELECT oid, aid, pid, state, attempts, next_at, enqueued, "
-	    "coalesce(last_status, 0), coalesce(last_error, '') FROM outbox "
-	    "WHERE state = 0 AND next_at <= ?1 ORDER BY next_at, oid LIMIT ?2",
+	    "coalesce(last_status, 0), coalesce(last_error, ''), kind FROM "
+	    "outbox WHERE state = 0 AND next_at <= ?1 ORDER BY next_at, oid "
+	    "LIMIT ?2",
 	[R_OB_NEXT] = "SELECT min(next_at) FROM outbox WHERE state = 0",
 	[R_OB_STATS] = "SELECT (SELECT count(*) FROM outbox WHERE state = 0), "
 	    "(SELECT coalesce(min(enqueued), 0) FROM outbox WHERE state = 0), "
@@ -296,9 +333,9 @@ static const char *const rstmt_sql[R_COUNT] = {
 	    "FROM facts WHERE pid = ?1",
 	[R_DEAD] = "SELECT o.oid, o.aid, o.pid, o.attempts, o.enqueued, "
 	    "coalesce(o.last_status, 0), coalesce(o.last_error, ''), o.outcome, "
-	    "o.updated, p.subject, a.identifier FROM outbox o JOIN assessments "
-	    "a ON a.aid = o.aid LEFT JOIN patients p ON p.pid = o.pid WHERE "
-	    "o.state = 3 ORDER BY o.oid LIMIT ?1 OFFSET ?2",
+	    "o.updated, p.subject, a.identifier, o.kind FROM outbox o JOIN "
+	    "assessments a ON a.aid = o.aid LEFT JOIN patients p ON p.pid = "
+	    "o.pid WHERE o.state = 3 ORDER BY o.oid LIMIT ?1 OFFSET ?2",
 };
 
 /* A read connection, one per thread that reads. */
@@ -1620,6 +1657,22 @@ sq_patient_listed(struct store *s, int64_t pid,
 	return rc == SQLITE_DONE ? hit : map_rc(rc);
 }
 
+/* Append a pending outbox row of kind for aid, due now. */
+static int
+outbox_add(struct sqlite_store *ss, int64_t aid, int64_t pid, int64_t now,
+    enum store_outbox_kind kind)
+{
+	sqlite3_stmt *st = wst(ss, S_OB_INS);
+
+	if (st == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, aid);
+	sqlite3_bind_int64(st, 2, pid);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int(st, 4, (int)kind);
+	return exec_stmt(ss, st);
+}
+
 static int
 sq_add_assessment(struct store *s, int64_t pid, const char *identifier,
     const char *digest, const char *snapshot, int64_t at, int64_t now,
@@ -1629,6 +1682,7 @@ sq_add_assessment(struct store *s, int64_t pid, const char *identifier,
 	struct sqlite_store *ss = SS(s);
 	sqlite3_stmt *st = wst(ss, S_A_INS);
 	int64_t aid;
+	bool revived;
 	int rc;
 
 	*superseded = 0;
@@ -1648,6 +1702,7 @@ sq_add_assessment(struct store *s, int64_t pid, const char *identifier,
 	/* New or reused, RETURNING names the row. */
 	rc = sqlite3_step(st);
 	aid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	revived = rc == SQLITE_ROW && sqlite3_column_int(st, 1) != 0;
 	if (rc == SQLITE_ROW)
 		rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -1655,6 +1710,16 @@ sq_add_assessment(struct store *s, int64_t pid, const char *identifier,
 		log_warnx("store: cannot record an assessment: %s",
 		    sqlite3_errmsg(ss->w));
 		return map_rc(rc) == STORE_BUSY ? STORE_BUSY : STORE_ERROR;
+	}
+	/* Withdrawn, and now its inputs are the patient's facts again (the
+	 * retraction was itself undone): current, and no longer withdrawn.
+	 * Cleared before superseding, so that its own pending withdrawal
+	 * is superseded by the update below. */
+	if (revived) {
+		st = wst(ss, S_A_REVIVE);
+		sqlite3_bind_int64(st, 1, aid);
+		if ((rc = exec_stmt(ss, st)) != STORE_OK)
+			return rc;
 	}
 	st = wst(ss, S_PAT_SET_SIG);
 	sqlite3_bind_int64(st, 1, pid);
@@ -1669,15 +1734,88 @@ sq_add_assessment(struct store *s, int64_t pid, const char *identifier,
 		if ((rc = exec_stmt(ss, st)) != STORE_OK)
 			return rc;
 		*superseded = sqlite3_changes(ss->w);
-		st = wst(ss, S_OB_INS);
-		sqlite3_bind_int64(st, 1, aid);
-		sqlite3_bind_int64(st, 2, pid);
-		sqlite3_bind_int64(st, 3, now);
-		if ((rc = exec_stmt(ss, st)) != STORE_OK)
+		if ((rc = outbox_add(ss, aid, pid, now, revived ?
+		    STORE_OB_UPDATE : STORE_OB_CREATE)) != STORE_OK)
 			return rc;
 	}
 	*aidp = aid;
 	return STORE_OK;
+}
+
+/* Does ref (a Reference JSON) name the source of a fact of snapshot? */
+static bool
+snapshot_rests_on(const char *snapshot, const char *ref)
+{
+	struct facts *f = xmalloc(sizeof(*f));
+	const char *r;
+	bool hit = false;
+	int i;
+
+	if (facts_parse_snapshot(snapshot, f) == 0)
+		for (i = 0; i < INPUT_COUNT && !hit; i++)
+			hit = (r = facts_ref(f, (enum input)i)) != NULL &&
+			    strcmp(r, ref) == 0;
+	free(f);
+	return hit;
+}
+
+/*
+ * Two passes: collect the matching assessments, then mark them, since
+ * marking while the candidate query is stepping would change what it
+ * reads.  The current assessment (last_aid) is never withdrawn: the
+ * patient's facts no longer hold the withdrawn resource, so the current
+ * one rests on it only when the retraction changed nothing a reader
+ * would see (issue 5) -- then it stays as it is.
+ */
+static int
+sq_withdraw_basis(struct store *s, int64_t pid, const char *ref, int64_t now,
+    bool enqueue, int *withdrawn)
+{
+	struct sqlite_store *ss = SS(s);
+	sqlite3_stmt *st = wst(ss, S_W_CANDIDATES);
+	int64_t *aids = NULL;
+	size_t n = 0, cap = 0, i;
+	int rc, at_server;
+
+	*withdrawn = 0;
+	if (st == NULL || ref == NULL || ref[0] == '\0')
+		return st == NULL ? STORE_ERROR : STORE_OK;
+	sqlite3_bind_int64(st, 1, pid);
+	bind_text(st, 2, ref);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!snapshot_rests_on((const char *)sqlite3_column_text(st, 1),
+		    ref))
+			continue;
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			aids = xrealloc(aids, cap * sizeof(*aids));
+		}
+		aids[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(aids);
+		return map_rc(rc);
+	}
+	rc = STORE_OK;
+	for (i = 0; i < n && rc == STORE_OK; i++) {
+		st = wst(ss, S_W_MARK);
+		sqlite3_bind_int64(st, 1, aids[i]);
+		if ((rc = exec_stmt(ss, st)) != STORE_OK || !enqueue)
+			continue;
+		st = wst(ss, S_W_AT_SERVER);
+		sqlite3_bind_int64(st, 1, aids[i]);
+		rc = sqlite3_step(st);
+		at_server = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+		sqlite3_reset(st);
+		rc = rc == SQLITE_ROW ? STORE_OK : map_rc(rc);
+		if (rc == STORE_OK && at_server)
+			rc = outbox_add(ss, aids[i], pid, now, STORE_OB_UPDATE);
+	}
+	if (rc == STORE_OK)
+		*withdrawn = (int)n;
+	free(aids);
+	return rc;
 }
 
 static int
@@ -1686,6 +1824,7 @@ sq_outbox_result(struct store *s, const struct store_outbox_result *r,
 {
 	struct sqlite_store *ss = SS(s);
 	sqlite3_stmt *st;
+	int rc;
 
 	switch (r->or_state) {
 	case STORE_OB_DELIVERED:
@@ -1714,6 +1853,12 @@ sq_outbox_result(struct store *s, const struct store_outbox_result *r,
 	default:
 		return STORE_ERROR;
 	}
+	if ((rc = exec_stmt(ss, st)) != STORE_OK ||
+	    r->or_state == STORE_OB_DEAD)
+		return rc;
+	st = wst(ss, S_OB_FOLLOW_UP);
+	sqlite3_bind_int64(st, 1, r->or_oid);
+	sqlite3_bind_int64(st, 2, now);
 	return exec_stmt(ss, st);
 }
 
@@ -1826,6 +1971,7 @@ assessment_row(struct reader *r, sqlite3_stmt *st, struct store_assessment *a)
 	a->sa_at = sqlite3_column_int64(st, 5);
 	a->sa_snapshot = col_dup(st, 6);
 	a->sa_subject = col_dup(st, 7);
+	a->sa_withdrawn = sqlite3_column_int(st, 8) != 0;
 	if ((k = rst(r, R_A_PATIENT)) != NULL) {
 		sqlite3_bind_int64(k, 1, a->sa_pid);
 		if (sqlite3_step(k) == SQLITE_ROW)
@@ -1951,6 +2097,7 @@ sq_outbox_due(struct store *s, int64_t now, int max,
 		util_strlcpy(o->ob_last_error,
 		    (const char *)sqlite3_column_text(st, 8),
 		    sizeof(o->ob_last_error));
+		o->ob_kind = sqlite3_column_int(st, 9);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : map_rc(rc);
@@ -2048,43 +2195,137 @@ sq_dead_letters(struct store *s, int offset, int max, struct store_dead *out,
 		util_strlcpy(d->sd_identifier,
 		    (const char *)sqlite3_column_text(st, 10),
 		    sizeof(d->sd_identifier));
+		d->sd_row.ob_kind = sqlite3_column_int(st, 11);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : map_rc(rc);
 }
 
 /*
- * Runs in calcifyctl while the daemon may be writing: a short IMMEDIATE
- * transaction that waits for the writer's lock (busy timeout) instead of
- * failing.  Requeued rows are picked up by the daemon's next poll.
+ * Counters of administrative work kept in meta, because the process that
+ * does the work (calcifyctl) is not the one whose /metrics people watch:
+ * the daemon reads them back (r_admin_counts) and shows them as counters
+ * over the life of the store, so nothing is lost when a requeue runs while
+ * the daemon is down.  Call inside the caller's transaction.
  */
-static int
-sq_requeue(struct store *s, int64_t oid, int64_t now)
-{
-	struct sqlite_store *ss = SS(s);
-	sqlite3_stmt *st = NULL;
-	int rc, n = -1;
+static const char *const META_REQUEUED = "requeued_total";
+static const char *const META_REQUEUE_SUPERSEDED = "requeue_superseded_total";
 
-	if (exec_sql(ss->w, "BEGIN IMMEDIATE") != SQLITE_OK)
-		return STORE_BUSY;
-	if (sqlite3_prepare_v2(ss->w, "UPDATE outbox SET state = 0, attempts = "
-	    "0, next_at = ?1, updated = ?1, enqueued = ?1 WHERE state = 3 AND "
-	    "(?2 = 0 OR oid = ?2)", -1, &st, NULL) != SQLITE_OK)
-		goto out;
+static int
+meta_add(sqlite3 *db, const char *key, int64_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, "
+	    "?2) ON CONFLICT (key) DO UPDATE SET value = coalesce(value, 0) + "
+	    "?2", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int64_t
+meta_int(sqlite3 *db, const char *key)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Run one statement binding ?1 = now, ?2 = oid; rows changed or -1. */
+static int
+requeue_step(sqlite3 *db, const char *sql, int64_t now, int64_t oid)
+{
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, oid);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		n = sqlite3_changes(ss->w);
-out:
+	if (sqlite3_step(st) == SQLITE_DONE)
+		n = sqlite3_changes(db);
 	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * Runs in calcifyctl while the daemon may be writing: a short IMMEDIATE
+ * transaction that waits for the writer's lock (busy timeout) instead of
+ * failing, so the writer cannot add a newer assessment between the check
+ * and the requeue.  Requeued rows are picked up by the daemon's next poll.
+ *
+ * Only the patient's current assessment (patients.last_aid) goes back:
+ * any newer assessment -- delivered, pending, or a dead letter itself --
+ * makes an older dead letter superseded, exactly as a newer assessment
+ * supersedes an older pending one.  Of several dead letters of one
+ * assessment (it was current, abandoned, and current again) only the
+ * newest goes back; the others would only repeat it.  The exception is
+ * an update withdrawing an assessment: it is sent whatever is current,
+ * because it makes an old assessment stop looking current.
+ */
+static int
+sq_requeue(struct store *s, int64_t oid, int64_t now, int *superseded)
+{
+	struct sqlite_store *ss = SS(s);
+	int sup, n = -1;
+
+	*superseded = 0;
+	if (exec_sql(ss->w, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return STORE_BUSY;
+	sup = requeue_step(ss->w, "UPDATE outbox SET state = 2, updated = ?1 "
+	    "WHERE state = 3 AND (?2 = 0 OR oid = ?2) AND (oid < (SELECT "
+	    "max(d.oid) FROM outbox d WHERE d.state = 3 AND d.aid = "
+	    "outbox.aid) OR (aid IS NOT (SELECT p.last_aid FROM patients p "
+	    "WHERE p.pid = outbox.pid) AND NOT (kind = 1 AND (SELECT "
+	    "a.withdrawn FROM assessments a WHERE a.aid = outbox.aid) = 1)))",
+	    now, oid);
+	if (sup < 0)
+		goto out;
+	n = requeue_step(ss->w, "UPDATE outbox SET state = 0, attempts = 0, "
+	    "next_at = ?1, updated = ?1, enqueued = ?1 WHERE state = 3 AND "
+	    "(?2 = 0 OR oid = ?2)", now, oid);
+	if (n < 0)
+		goto out;
+	if ((n > 0 && meta_add(ss->w, META_REQUEUED, n) == -1) ||
+	    (sup > 0 && meta_add(ss->w, META_REQUEUE_SUPERSEDED, sup) == -1))
+		n = -1;
+out:
 	if (n < 0 || exec_sql(ss->w, "COMMIT") != SQLITE_OK) {
 		exec_sql(ss->w, "ROLLBACK");
 		return STORE_ERROR;
 	}
-	if (n > 0)
-		metrics_add(M_REQUEUED, (uint64_t)n);
+	*superseded = sup;
 	return n;
+}
+
+static int
+sq_admin_counts(struct store *s, int64_t *requeued, int64_t *superseded)
+{
+	struct reader *r = reader_get(SS(s));
+	int64_t a, b;
+
+	if (r == NULL)
+		return STORE_ERROR;
+	a = meta_int(r->db, META_REQUEUED);
+	b = meta_int(r->db, META_REQUEUE_SUPERSEDED);
+	if (a < 0 || b < 0)
+		return STORE_ERROR;
+	*requeued = a;
+	*superseded = b;
+	return STORE_OK;
 }
 
 static int64_t
@@ -2149,6 +2390,13 @@ sq_stats(struct store *s, struct store_stats *st)
 	    "SELECT coalesce(min(enqueued), 0) FROM outbox WHERE state = 0");
 	st->st_dead_letters = count_of(r->db,
 	    "SELECT count(*) FROM outbox WHERE state = 3");
+	/* No index on this state: a full scan, fine for an admin command. */
+	st->st_outbox_superseded = count_of(r->db,
+	    "SELECT count(*) FROM outbox WHERE state = 2");
+	st->st_requeued = meta_int(r->db, META_REQUEUED);
+	st->st_requeue_superseded = meta_int(r->db, META_REQUEUE_SUPERSEDED);
+	st->st_withdrawn = count_of(r->db,
+	    "SELECT count(*) FROM assessments WHERE withdrawn = 1");
 	return st->st_patients < 0 ? STORE_ERROR : STORE_OK;
 }
 
@@ -2172,6 +2420,7 @@ static const struct store_ops sqlite_ops = {
 	.w_patient_state = sq_patient_state,
 	.w_patient_listed = sq_patient_listed,
 	.w_add_assessment = sq_add_assessment,
+	.w_withdraw_basis = sq_withdraw_basis,
 	.w_outbox_result = sq_outbox_result,
 	.w_model_record = sq_model_record,
 	.r_read_resource = sq_read_resource,
@@ -2185,6 +2434,7 @@ static const struct store_ops sqlite_ops = {
 	.r_outbox_stats = sq_outbox_stats,
 	.r_load_facts = sq_r_load_facts,
 	.r_dead_letters = sq_dead_letters,
+	.r_admin_counts = sq_admin_counts,
 	.a_requeue = sq_requeue,
 	.r_stats = sq_stats,
 };

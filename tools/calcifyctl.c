@@ -266,8 +266,16 @@ cmd_status(struct store *s)
 		util_strlcpy(age, "-", sizeof(age));
 	printf("outbox         %lld waiting, oldest %s\n",
 	    (long long)st.st_outbox_pending, age);
+	printf("superseded     %lld (replaced by a newer assessment of the "
+	    "same patient; kept locally, not sent)\n",
+	    (long long)st.st_outbox_superseded);
+	printf("withdrawn      %lld (entered-in-error: a result they rest on "
+	    "was entered in error)\n", (long long)st.st_withdrawn);
 	printf("dead letters   %lld%s\n", (long long)st.st_dead_letters,
 	    st.st_dead_letters > 0 ? " (calcifyctl dead-letters)" : "");
+	printf("requeues       %lld dead letters requeued, %lld found "
+	    "superseded (life of the store)\n", (long long)st.st_requeued,
+	    (long long)st.st_requeue_superseded);
 	return EX_OK;
 }
 
@@ -293,6 +301,9 @@ cmd_dead(struct store *s, int limit)
 		printf("oid %lld  assessment %.16s...  attempts %ld  last HTTP "
 		    "%d\n", (long long)d[i].sd_row.ob_oid, d[i].sd_identifier,
 		    d[i].sd_row.ob_attempts, d[i].sd_row.ob_last_status);
+		if (d[i].sd_row.ob_kind == STORE_OB_UPDATE)
+			printf("  sends     an update of the server's copy "
+			    "(entered-in-error when withdrawn)\n");
 		printf("  patient   %s\n", d[i].sd_subject != NULL ?
 		    d[i].sd_subject : "?");
 		printf("  queued    %s, given up %s\n", enq, upd);
@@ -323,17 +334,27 @@ cmd_dead(struct store *s, int limit)
 	return EX_OK;
 }
 
+static void
+requeue_summary(int requeued, int superseded)
+{
+	printf("requeued %d dead letters\n", requeued);
+	if (superseded > 0)
+		printf("superseded %d dead letters: their patient has a newer "
+		    "assessment, so they stay in the store and are not sent\n",
+		    superseded);
+}
+
 static int
 cmd_requeue(struct store *s, int argc, char **argv)
 {
 	long long oid;
-	int i, n, total = 0;
+	int i, n, sup, total = 0, tsup = 0;
 
 	if (argc == 1 && strcmp(argv[0], "--all") == 0) {
-		n = s->s_ops->a_requeue(s, 0, util_now_ms());
+		n = s->s_ops->a_requeue(s, 0, util_now_ms(), &sup);
 		if (n < 0)
 			goto fail;
-		printf("requeued %d dead letters\n", n);
+		requeue_summary(n, sup);
 		return EX_OK;
 	}
 	for (i = 0; i < argc; i++) {
@@ -342,16 +363,21 @@ cmd_requeue(struct store *s, int argc, char **argv)
 			    argv[i]);
 			return EX_USAGE;
 		}
-		n = s->s_ops->a_requeue(s, oid, util_now_ms());
+	}
+	for (i = 0; i < argc; i++) {
+		(void)util_parse_ll(argv[i], 1, INT64_MAX, &oid);
+		n = s->s_ops->a_requeue(s, oid, util_now_ms(), &sup);
 		if (n < 0)
 			goto fail;
-		if (n == 0)
+		if (n == 0 && sup == 0)
 			fprintf(stderr, "calcifyctl: oid %lld is not a dead "
 			    "letter\n", oid);
 		total += n;
+		tsup += sup;
 	}
-	printf("requeued %d dead letters\n", total);
-	return total == argc ? EX_OK : EX_FAIL;
+	requeue_summary(total, tsup);
+	/* A superseded dead letter is settled too: nothing is left to do. */
+	return total + tsup == argc ? EX_OK : EX_FAIL;
 fail:
 	fprintf(stderr, "calcifyctl: the store did not take the change (busy "
 	    "for longer than store.busy_timeout_ms?)\n");

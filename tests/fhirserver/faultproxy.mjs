@@ -5,12 +5,19 @@
 //       [--host 127.0.0.1] [--port 0] [--port-file FILE]
 //       [--control-port 0] [--control-port-file FILE]
 //       [--log FILE] [--require-token TOKEN]
+//       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 //
 // Two listeners: the proxy port (point calcifyd's hospital base URL at it)
 // and a control port, kept apart so "down" can refuse connections on the
 // proxy port while the test still talks to the control port.  Requests are
 // forwarded verbatim (method, path, headers including Host, body; the
 // answer's status, headers and body) unless a fault is armed.
+//
+// With --tls-cert and --tls-key the proxy port speaks HTTPS (Node's https
+// module) with that certificate, so a test can pin calcifyd's outbound TLS
+// checks; --tls-client-ca makes it require a client certificate signed by
+// that CA (mutual TLS: handshakes without one fail).  The control port and
+// the upstream stay plain HTTP.
 //
 // Control port:
 //   POST /_fault  {"mode": M, "count": N, "retryAfter": S, "seconds": T,
@@ -40,10 +47,16 @@
 //                 not part of the key)
 //   DELETE /_stats  reset the counters
 //
-// One JSON log line per proxied request: time, method, url, status, ms,
-// fault.  SIGTERM/SIGINT: close everything, exit 0.
+// One JSON log line per proxied request: time, start and at (when the
+// request arrived and when the line was written, ms since the epoch, for
+// arithmetic in tests), method, url, status, ms, fault, and retryAfter
+// (the header value sent, when one was).  A line is written once the
+// answer (or the fault) has been sent.  SIGTERM/SIGINT: close everything,
+// exit 0.
 
+import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import {
 	errorOutcome,
 	makeLogger,
@@ -57,14 +70,16 @@ const MODES = new Set(['503', '503-date', '429', '500', '400', '401',
 function usage() {
 	process.stderr.write('usage: node faultproxy.mjs --upstream URL ' +
 	    '[--host ADDR] [--port N] [--port-file FILE] [--control-port N] ' +
-	    '[--control-port-file FILE] [--log FILE] [--require-token T]\n');
+	    '[--control-port-file FILE] [--log FILE] [--require-token T] ' +
+	    '[--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n');
 	process.exit(2);
 }
 
 function parseArgs(argv) {
 	const opt = { upstream: null, host: '127.0.0.1', port: 0,
 	    portFile: null, controlPort: 0, controlPortFile: null, log: null,
-	    requireToken: null };
+	    requireToken: null, tlsCert: null, tlsKey: null,
+	    tlsClientCa: null };
 	for (let i = 0; i < argv.length; i += 2) {
 		const v = argv[i + 1];
 		if (v === undefined)
@@ -78,10 +93,14 @@ function parseArgs(argv) {
 		case '--control-port-file': opt.controlPortFile = v; break;
 		case '--log': opt.log = v; break;
 		case '--require-token': opt.requireToken = v; break;
+		case '--tls-cert': opt.tlsCert = v; break;
+		case '--tls-key': opt.tlsKey = v; break;
+		case '--tls-client-ca': opt.tlsClientCa = v; break;
 		default: usage();
 		}
 	}
-	if (!opt.upstream)
+	if (!opt.upstream || !opt.tlsCert !== !opt.tlsKey ||
+	    (opt.tlsClientCa && !opt.tlsCert))
 		usage();
 	return opt;
 }
@@ -176,11 +195,13 @@ function forward(req, res, body, lose) {
 
 async function proxy(req, res) {
 	const t0 = process.hrtime.bigint();
+	const start = Date.now();
 	const key = `${req.method} ${req.url.split('?')[0]}`;
 	bump(stats.seen, key);
 	const ok = authorized(req);
 	const f = ok ? takeFault(key) : null;
 	let status, applied = ok ? f?.mode ?? null : 'requireToken';
+	let retryAfter;
 	const body = f?.mode === 'close' ? null : await readAll(req);
 
 	if (!ok) {
@@ -200,16 +221,18 @@ async function proxy(req, res) {
 		case '503':
 		case '429':
 			status = Number(f.mode);
+			retryAfter = ra === null ? undefined : String(ra);
 			answer(res, status, ra === null ? {} :
-			    { 'Retry-After': String(ra) },
+			    { 'Retry-After': retryAfter },
 			    outcome(status === 429 ? 'throttled' : 'transient',
 			    'injected fault'));
 			break;
 		case '503-date':
 			status = 503;
+			retryAfter = ra === null ? undefined :
+			    new Date(Date.now() + ra * 1000).toUTCString();
 			answer(res, status, ra === null ? {} :
-			    { 'Retry-After': new Date(Date.now() + ra * 1000)
-			    .toUTCString() }, outcome('transient',
+			    { 'Retry-After': retryAfter }, outcome('transient',
 			    'injected fault'));
 			break;
 		case '500':
@@ -246,17 +269,38 @@ async function proxy(req, res) {
 			break;
 		}
 	}
-	logLine({ time: new Date().toISOString(), method: req.method,
-	    url: req.url, status,
+	const now = new Date();
+	logLine({ time: now.toISOString(), start, at: now.getTime(),
+	    method: req.method, url: req.url, status,
 	    ms: msSince(t0),
-	    fault: applied });
+	    fault: applied, ...retryAfter === undefined ? {} : { retryAfter } });
 }
 
-const proxyServer = createServer((req, res) => {
+function onRequest(req, res) {
 	proxy(req, res).catch((err) => {
 		logLine({ time: new Date().toISOString(), error: err.message });
 		res.destroy();
 	});
+}
+
+function tlsOptions() {
+	const o = { cert: readFileSync(opt.tlsCert),
+	    key: readFileSync(opt.tlsKey) };
+	if (opt.tlsClientCa) {
+		o.ca = readFileSync(opt.tlsClientCa);
+		o.requestCert = true;
+		o.rejectUnauthorized = true;
+	}
+	return o;
+}
+
+const proxyServer = opt.tlsCert ? createTlsServer(tlsOptions(), onRequest) :
+    createServer(onRequest);
+// A refused handshake (untrusted or missing client certificate) is what
+// the TLS tests provoke: log it, so the test can see why.
+proxyServer.on('tlsClientError', (err) => {
+	logLine({ time: new Date().toISOString(), event: 'tls-error',
+	    error: err.code ?? err.message });
 });
 proxyServer.keepAliveTimeout = 30000;
 
@@ -389,6 +433,7 @@ controlServer.listen(opt.controlPort, opt.host, () => {
 	writePortFile(opt.controlPortFile, cport);
 	logLine({ time: new Date().toISOString(), event: 'listening',
 	    host: opt.host, port: proxyPort, controlPort: cport,
+	    tls: opt.tlsCert ? (opt.tlsClientCa ? 'mutual' : 'server') : 'no',
 	    upstream: opt.upstream.href, pid: process.pid });
 });
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Outbound authentication to the hospital: a static bearer token from a
-# file; OAuth2 client credentials with the token cached, renewed once on a
-# 401; a refused token ends in a dead letter, not a retry loop.
+# file, re-read once on a 401 so a rotated token is picked up without a
+# restart; OAuth2 client credentials with the token cached, renewed once
+# on a 401; a refused token ends in a dead letter, not a retry loop.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-fhir.sh"
 need python3
@@ -31,8 +32,24 @@ cfy_start -o "hospital.base_url=$PROXY_BASE" -o hospital.auth=bearer \
 	-o "hospital.token_file=$T/bearer"
 post_patient b1
 wait_count 1
-grep -q 'static-token' "$CFY_LOG" && fail "the token reached the log"
+
+# The token is rotated: the file gets the new one (written aside and
+# renamed, as a rotation should) and the server accepts only the new one.
+# The first attempt still carries the old token and gets a 401; calcifyd
+# re-reads the file once and delivers with the new token.
+printf 'rotated-token-9876543210\n' >"$T/bearer.new"
+mv "$T/bearer.new" "$T/bearer"
+fhir_fault '{"requireToken":"rotated-token-9876543210"}'
+post_patient b1r
+wait_count 2
+[ "$(metric 'calcifyd_bearer_token_rereads_total{result="new_token"}')" = 1 ] ||
+	fail "the rotated token file was not re-read once"
+[ "$(metric calcifyd_dead_letters)" = 0 ] || fail "the rotation left a dead letter"
+[ "$(fhir_stats '.seen["POST /fhir/RiskAssessment"]')" -ge 3 ] ||
+	fail "no 401 before the rotated token was used"
+grep -q 'static-token\|rotated-token' "$CFY_LOG" && fail "a token reached the log"
 cfy_stop
+fhir_fault '{"requireToken":"static-token-0123456789"}'
 
 # A wrong token: one renewal attempt, then a dead letter.
 printf 'wrong-token-0123456789\n' >"$T/bearer"
@@ -41,6 +58,8 @@ cfy_start -o "hospital.base_url=$PROXY_BASE" -o hospital.auth=bearer \
 post_patient b2
 for i in $(seq 1 100); do [ "$(metric calcifyd_dead_letters)" = 1 ] && break; sleep 0.1; done
 [ "$(metric calcifyd_dead_letters)" = 1 ] || fail "a refused token did not end in a dead letter"
+[ "$(metric 'calcifyd_bearer_token_rereads_total{result="unchanged"}')" = 1 ] ||
+	fail "the token file was not re-read once before giving up"
 cfy_stop
 
 # --- OAuth2 client credentials ----------------------------------------------------
@@ -79,12 +98,12 @@ cfy_start -o "hospital.base_url=$PROXY_BASE" -o hospital.auth=oauth2 \
 	-o hospital.oauth2_scope=system/RiskAssessment.write
 post_patient o1
 post_patient o2
-wait_count 3
+wait_count 4
 [ "$(cat "$T/oauth.count")" = 1 ] || fail "the OAuth2 token was not cached ($(cat "$T/oauth.count") fetches)"
 # The server now wants a newer token: one 401, one renewal, delivered.
 fhir_fault '{"requireToken":"tok-2"}'
 post_patient o3
-wait_count 4
+wait_count 5
 [ "$(cat "$T/oauth.count")" = 2 ] || fail "the token was not renewed once on 401"
 [ "$(metric 'calcifyd_oauth2_token_fetches_total{result="ok"}')" = 2 ] || fail "token fetches not counted"
 grep -q 's3cret' "$CFY_LOG" && fail "the client secret reached the log"

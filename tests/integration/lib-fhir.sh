@@ -15,8 +15,11 @@
 #
 #   fhir_server_start      sets FHIR_BASE (http://127.0.0.1:PORT/fhir),
 #                          FHIR_PORT, FHIR_PID
-#   fhir_proxy_start       proxy to the server; sets PROXY_BASE, PROXY_PORT,
-#                          PROXY_CTL (control URL), PROXY_PID
+#   fhir_proxy_start [ARGS]
+#                          proxy to the server; sets PROXY_BASE, PROXY_PORT,
+#                          PROXY_CTL (control URL), PROXY_PID; ARGS go to
+#                          faultproxy.mjs (--tls-cert PEM --tls-key PEM
+#                          [--tls-client-ca PEM]: PROXY_BASE is https)
 #   fhir_fault JSON        POST JSON to the proxy's /_fault (see
 #                          faultproxy.mjs for the modes)
 #   fhir_stats [FILTER]    the proxy's /_stats, or jq -r FILTER of it
@@ -123,7 +126,10 @@ fhir_proxy_start() {
 	PROXY_PORT=$(fhir_wait_port "$T/proxy.port" "$PROXY_PID" "fault proxy")
 	PROXY_CTL="http://127.0.0.1:$(fhir_wait_port "$T/proxy-ctl.port" \
 	    "$PROXY_PID" "fault proxy")"
-	PROXY_BASE="http://127.0.0.1:$PROXY_PORT/fhir"
+	case " $* " in
+	*" --tls-cert "*) PROXY_BASE="https://127.0.0.1:$PROXY_PORT/fhir" ;;
+	*) PROXY_BASE="http://127.0.0.1:$PROXY_PORT/fhir" ;;
+	esac
 }
 
 fhir_fault() {

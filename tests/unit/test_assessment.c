@@ -286,6 +286,36 @@ test_assessment_notes_say_what_the_reader_needs(void **state)
 }
 
 static void
+test_assessment_withdrawn_reads_entered_in_error(void **state)
+{
+	struct assessment_ctx c;
+	struct facts f;
+	struct buf b;
+	json_t *j;
+
+	a_patient(&f);
+	ctx_init(&c, "a1b2");
+	c.ac_withdrawn = true;
+	/* A conditional update names it by identifier only. */
+	c.ac_id = NULL;
+	buf_init(&b);
+	assert_int_equal(assessment_build(M, &f, NULL, &c, &b), 0);
+	j = json_loads(b.b_data, JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(j);
+	assert_string_equal(s_at(j, "status"), "entered-in-error");
+	assert_null(json_object_get(j, "id"));
+	assert_string_equal(s_at(json_array_get(json_object_get(j,
+	    "identifier"), 0), "value"), "a1b2");
+	assert_true(note_has(j, "Withdrawn: a result this assessment rests "
+	    "on was entered in error at its source."));
+	/* Otherwise the same assessment: same predictions and basis. */
+	assert_int_equal(json_array_size(json_object_get(j, "prediction")), 2);
+	assert_true(json_array_size(json_object_get(j, "basis")) > 0);
+	json_decref(j);
+	buf_free(&b);
+}
+
+static void
 test_assessment_without_factors_says_so(void **state)
 {
 	struct facts f;
@@ -398,6 +428,7 @@ main(void)
 		cmocka_unit_test(test_assessment_has_the_r4_shape),
 		cmocka_unit_test(test_assessment_probabilities_have_one_decimal),
 		cmocka_unit_test(test_assessment_notes_say_what_the_reader_needs),
+		cmocka_unit_test(test_assessment_withdrawn_reads_entered_in_error),
 		cmocka_unit_test(test_assessment_without_factors_says_so),
 		cmocka_unit_test(test_assessment_given_result_equals_rebuilt),
 		cmocka_unit_test(test_assessment_vignettes_carry_expected_bands),

@@ -1,7 +1,7 @@
 /*
  * test_sender.c - the sender's decisions: what an answer means, how long
  * to wait (full jitter, never shorter than Retry-After), Retry-After in
- * both forms.
+ * both forms, when to give up.
  */
 #include "autoconfig.h"
 
@@ -76,6 +76,23 @@ test_sender_parses_retry_after_seconds_and_dates(void **state)
 	assert_int_equal(sender_retry_after_ms("-5", now), -1);
 }
 
+static void
+test_sender_gives_up_after_max_retries_or_max_age(void **state)
+{
+	int64_t t0 = 1795161600000LL, hour = 3600000;
+
+	/* max_retries = 3 allows three attempts: the third failure ends it. */
+	assert_false(sender_give_up(1, t0, t0 + 1000, 3, 24 * hour));
+	assert_false(sender_give_up(2, t0, t0 + 2000, 3, 24 * hour));
+	assert_true(sender_give_up(3, t0, t0 + 3000, 3, 24 * hour));
+	/* 0 means no attempt limit: only the age counts. */
+	assert_false(sender_give_up(100000, t0, t0 + hour, 0, 24 * hour));
+	/* The age counts from the enqueue (or requeue), inclusive. */
+	assert_false(sender_give_up(1, t0, t0 + hour - 1, 0, hour));
+	assert_true(sender_give_up(1, t0, t0 + hour, 0, hour));
+	assert_true(sender_give_up(1, t0, t0 + 2 * hour, 5, hour));
+}
+
 int
 main(void)
 {
@@ -84,6 +101,7 @@ main(void)
 		cmocka_unit_test(test_sender_backoff_is_full_jitter_capped),
 		cmocka_unit_test(test_sender_backoff_never_shorter_than_retry_after),
 		cmocka_unit_test(test_sender_parses_retry_after_seconds_and_dates),
+		cmocka_unit_test(test_sender_gives_up_after_max_retries_or_max_age),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

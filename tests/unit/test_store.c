@@ -399,6 +399,368 @@ test_store_returning_input_state_is_newest_again(void **state)
 		store_assessment_clear(&rows[i]);
 }
 
+/* A patient of its own, for outbox tests that need patients.last_aid. */
+static int64_t
+patient(struct t *t, const char *key)
+{
+	const struct store_ops *o = t->s->s_ops;
+	char *keys[1];
+	int64_t pid;
+	bool merged;
+
+	keys[0] = strdup(key);
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_patient(t->s, keys, 1,
+	    "{\"reference\":\"Patient/x\"}", t->now, &pid, &merged),
+	    STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	free(keys[0]);
+	return pid;
+}
+
+/* Record a new current assessment of pid with an outbox row; its oid. */
+static int64_t
+assess_enqueue(struct t *t, int64_t pid, const char *ident)
+{
+	const struct store_ops *o = t->s->s_ops;
+	struct store_assess_summary sum = { true, { 1.0, 2.0 }, { 1, 1 } };
+	struct store_outbox_row rows[64];
+	uint8_t sig[32] = { 3 };
+	int64_t aid, oid = 0;
+	int sup, n, i;
+
+	sig[1] = (uint8_t)ident[0];
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_add_assessment(t->s, pid, ident, "dig", ident,
+	    t->now, t->now, &sum, sig, true, &aid, &sup), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	t->now++;
+	assert_int_equal(o->r_outbox_due(t->s, t->now + 1000000, 64, rows, &n),
+	    STORE_OK);
+	for (i = 0; i < n; i++)
+		if (rows[i].ob_aid == aid && rows[i].ob_oid > oid)
+			oid = rows[i].ob_oid;
+	assert_true(oid > 0);
+	return oid;
+}
+
+static void
+outcome_of(struct t *t, int64_t oid, int state)
+{
+	const struct store_ops *o = t->s->s_ops;
+	struct store_outbox_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.or_oid = oid;
+	res.or_state = state;
+	res.or_http_status = state == STORE_OB_DEAD ? 400 : 201;
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_outbox_result(t->s, &res, t->now), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+}
+
+/* The state of one outbox row, straight from the file. */
+static int
+row_state(int64_t oid)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v = -1;
+
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT state FROM outbox "
+	    "WHERE oid = ?1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, oid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+test_store_requeue_sends_only_the_patients_newest_assessment(void **state)
+{
+	struct t *t = *state;
+	const struct store_ops *o = t->s->s_ops;
+	int64_t p1, p2, p3, p4, a1, b1, a2, b2, a3, b3, a4, b4, a4again;
+	int64_t req, sup64;
+	int sup;
+
+	/* p1: A refused, then B delivered.  A must never follow B. */
+	p1 = patient(t, "ref:Patient/rq1");
+	a1 = assess_enqueue(t, p1, "rq1-a");
+	outcome_of(t, a1, STORE_OB_DEAD);
+	b1 = assess_enqueue(t, p1, "rq1-b");
+	outcome_of(t, b1, STORE_OB_DELIVERED);
+	/* p2: A refused, B still pending (the server is down). */
+	p2 = patient(t, "ref:Patient/rq2");
+	a2 = assess_enqueue(t, p2, "rq2-a");
+	outcome_of(t, a2, STORE_OB_DEAD);
+	b2 = assess_enqueue(t, p2, "rq2-b");
+	/* p3: A and B both refused: only B, the newest, goes back. */
+	p3 = patient(t, "ref:Patient/rq3");
+	a3 = assess_enqueue(t, p3, "rq3-a");
+	outcome_of(t, a3, STORE_OB_DEAD);
+	b3 = assess_enqueue(t, p3, "rq3-b");
+	outcome_of(t, b3, STORE_OB_DEAD);
+	/* p4: A refused, B delivered, A current again and refused again:
+	 * A is current, and only its newest dead letter goes back. */
+	p4 = patient(t, "ref:Patient/rq4");
+	a4 = assess_enqueue(t, p4, "rq4-a");
+	outcome_of(t, a4, STORE_OB_DEAD);
+	b4 = assess_enqueue(t, p4, "rq4-b");
+	outcome_of(t, b4, STORE_OB_DELIVERED);
+	a4again = assess_enqueue(t, p4, "rq4-a");
+	outcome_of(t, a4again, STORE_OB_DEAD);
+
+	/* One by one: p2's old one is superseded, not sent. */
+	assert_int_equal(o->a_requeue(t->s, a2, t->now, &sup), 0);
+	assert_int_equal(sup, 1);
+	assert_int_equal(row_state(a2), STORE_OB_SUPERSEDED);
+	assert_int_equal(row_state(b2), STORE_OB_PENDING);
+
+	/* All at once: only the current assessments' newest dead letters. */
+	assert_int_equal(o->a_requeue(t->s, 0, t->now, &sup), 2);
+	assert_int_equal(sup, 3);
+	assert_int_equal(row_state(a1), STORE_OB_SUPERSEDED);
+	assert_int_equal(row_state(b1), STORE_OB_DELIVERED);
+	assert_int_equal(row_state(a3), STORE_OB_SUPERSEDED);
+	assert_int_equal(row_state(b3), STORE_OB_PENDING);
+	assert_int_equal(row_state(a4), STORE_OB_SUPERSEDED);
+	assert_int_equal(row_state(b4), STORE_OB_DELIVERED);
+	assert_int_equal(row_state(a4again), STORE_OB_PENDING);
+
+	/* Nothing is left to requeue; the counts are kept for /metrics. */
+	assert_int_equal(o->a_requeue(t->s, 0, t->now, &sup), 0);
+	assert_int_equal(sup, 0);
+	assert_int_equal(o->r_admin_counts(t->s, &req, &sup64), STORE_OK);
+	assert_int_equal(req, 2);
+	assert_int_equal(sup64, 4);
+}
+
+#define REF_W1	"{\"reference\":\"Observation/w1\"}"
+#define REF_WX	"{\"reference\":\"Observation/wx\"}"
+/* Snapshots: A rests on w1; B on wx (newer); S uses w1 and only mentions
+ * wx, a newer result it skipped (unit not recognised). */
+#define SNAP_A	"calcium\t9\t1000\t0\t0\t" REF_W1 "\n"
+#define SNAP_B	"calcium\t12\t2000\t0\t0\t" REF_WX "\n"
+#define SNAP_S	"calcium\t9\t1000\t0\t0\t" REF_W1 "\t" REF_WX "\n"
+
+/* Make the assessment with identifier ident and snapshot current for
+ * pid (reused if it exists); enqueue as in delivery mode.  Its aid. */
+static int64_t
+current(struct t *t, int64_t pid, const char *ident, const char *snap,
+    bool enqueue)
+{
+	const struct store_ops *o = t->s->s_ops;
+	struct store_assess_summary sum = { true, { 1.0, 2.0 }, { 1, 1 } };
+	uint8_t sig[32] = { 4 };
+	int64_t aid;
+	int sup;
+
+	sig[1] = (uint8_t)ident[0];
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_add_assessment(t->s, pid, ident, "dig", snap,
+	    1000, t->now, &sum, sig, enqueue, &aid, &sup), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	t->now++;
+	return aid;
+}
+
+static bool
+withdrawn(struct t *t, int64_t aid)
+{
+	struct store_assessment a;
+	bool w;
+
+	assert_int_equal(t->s->s_ops->r_assessment_by_aid(t->s, aid, &a),
+	    STORE_OK);
+	w = a.sa_withdrawn;
+	store_assessment_clear(&a);
+	return w;
+}
+
+static int
+withdraw(struct t *t, int64_t pid, const char *ref, bool enqueue)
+{
+	const struct store_ops *o = t->s->s_ops;
+	int n;
+
+	assert_int_equal(o->w_begin(t->s), STORE_OK);
+	assert_int_equal(o->w_withdraw_basis(t->s, pid, ref, t->now, enqueue,
+	    &n), STORE_OK);
+	assert_int_equal(o->w_commit(t->s), STORE_OK);
+	return n;
+}
+
+/* The pending outbox rows of aid, as "kind kind ..." (oid order). */
+static void
+pending_kinds(struct t *t, int64_t aid, char *out, size_t n)
+{
+	struct store_outbox_row rows[64];
+	int nr, i;
+
+	out[0] = '\0';
+	assert_int_equal(t->s->s_ops->r_outbox_due(t->s, t->now + 1000000, 64,
+	    rows, &nr), STORE_OK);
+	for (i = 0; i < nr; i++)
+		if (rows[i].ob_aid == aid)
+			snprintf(out + strlen(out), n - strlen(out), "%s%d",
+			    out[0] != '\0' ? " " : "", rows[i].ob_kind);
+}
+
+/* The newest pending row of aid; 0 when none. */
+static int64_t
+pending_oid(struct t *t, int64_t aid)
+{
+	struct store_outbox_row rows[64];
+	int64_t oid = 0;
+	int nr, i;
+
+	assert_int_equal(t->s->s_ops->r_outbox_due(t->s, t->now + 1000000, 64,
+	    rows, &nr), STORE_OK);
+	for (i = 0; i < nr; i++)
+		if (rows[i].ob_aid == aid && rows[i].ob_oid > oid)
+			oid = rows[i].ob_oid;
+	return oid;
+}
+
+static void
+test_store_retraction_withdraws_the_assessments_resting_on_it(void **state)
+{
+	struct t *t = *state;
+	int64_t pid, a, s, b, d;
+	char k[64];
+
+	/* A (w1) delivered, S (w1, wx skipped), B (wx) delivered; wx is
+	 * entered in error and the patient is back in state A. */
+	pid = patient(t, "ref:Patient/wd1");
+	a = current(t, pid, "wd-a", SNAP_A, true);
+	outcome_of(t, pending_oid(t, a), STORE_OB_DELIVERED);
+	s = current(t, pid, "wd-s", SNAP_S, true);
+	b = current(t, pid, "wd-b", SNAP_B, true);
+	outcome_of(t, pending_oid(t, b), STORE_OB_DELIVERED);
+	assert_int_equal(current(t, pid, "wd-a", SNAP_A, true), a);
+	assert_int_equal(withdraw(t, pid, REF_WX, true), 1);
+	/* B rests on wx: withdrawn, and an update takes that to the server.
+	 * S only mentions it; A is current and never rested on it. */
+	assert_true(withdrawn(t, b));
+	assert_false(withdrawn(t, s));
+	assert_false(withdrawn(t, a));
+	pending_kinds(t, b, k, sizeof(k));
+	assert_string_equal(k, "1");
+	pending_kinds(t, a, k, sizeof(k));
+	assert_string_equal(k, "0");
+	/* S was superseded before any attempt: it never reached the server,
+	 * and it is not withdrawn anyway. */
+	pending_kinds(t, s, k, sizeof(k));
+	assert_string_equal(k, "");
+	/* Again: nothing more to withdraw, no second update. */
+	assert_int_equal(withdraw(t, pid, REF_WX, true), 0);
+	pending_kinds(t, b, k, sizeof(k));
+	assert_string_equal(k, "1");
+
+	/* A newer assessment supersedes A's create, not B's withdrawal. */
+	d = current(t, pid, "wd-d", SNAP_S, true);
+	pending_kinds(t, a, k, sizeof(k));
+	assert_string_equal(k, "");
+	pending_kinds(t, b, k, sizeof(k));
+	assert_string_equal(k, "1");
+	pending_kinds(t, d, k, sizeof(k));
+	assert_string_equal(k, "0");
+
+	/* The retraction is undone: B's inputs are the facts again.  B is
+	 * current, no longer withdrawn, and one update restores it. */
+	assert_int_equal(current(t, pid, "wd-b", SNAP_B, true), b);
+	assert_false(withdrawn(t, b));
+	pending_kinds(t, b, k, sizeof(k));
+	assert_string_equal(k, "1");
+	outcome_of(t, pending_oid(t, b), STORE_OB_DELIVERED);
+	pending_kinds(t, b, k, sizeof(k));
+	assert_string_equal(k, "");
+}
+
+static void
+test_store_withdrawn_create_delivered_late_gets_its_update(void **state)
+{
+	struct t *t = *state;
+	int64_t pid, a, b, boid;
+	char k[64];
+
+	/* B's create is in flight (never attempted as far as the store
+	 * knows) when wx is retracted: it looks as if B never reached the
+	 * server, so no update is queued ... */
+	pid = patient(t, "ref:Patient/wd2");
+	a = current(t, pid, "wd2-a", SNAP_A, true);
+	outcome_of(t, pending_oid(t, a), STORE_OB_DELIVERED);
+	b = current(t, pid, "wd2-b", SNAP_B, true);
+	boid = pending_oid(t, b);
+	assert_true(boid > 0);
+	assert_int_equal(current(t, pid, "wd2-a", SNAP_A, true), a);
+	assert_int_equal(withdraw(t, pid, REF_WX, true), 1);
+	pending_kinds(t, b, k, sizeof(k));
+	assert_string_equal(k, "");
+	/* ... until its answer comes: delivered after all, so the update
+	 * that withdraws it follows. */
+	outcome_of(t, boid, STORE_OB_DELIVERED);
+	pending_kinds(t, b, k, sizeof(k));
+	assert_string_equal(k, "1");
+	/* A refused withdrawal is requeued although B is not current: it
+	 * makes an old assessment stop looking current. */
+	boid = pending_oid(t, b);
+	outcome_of(t, boid, STORE_OB_DEAD);
+	{
+		int sup;
+
+		assert_int_equal(t->s->s_ops->a_requeue(t->s, boid, t->now,
+		    &sup), 1);
+		assert_int_equal(sup, 0);
+	}
+	assert_int_equal(row_state(boid), STORE_OB_PENDING);
+}
+
+static void
+test_store_embedded_mode_withdraws_without_outbox_rows(void **state)
+{
+	struct t *t = *state;
+	int64_t pid, b;
+	char k[64];
+
+	pid = patient(t, "ref:Patient/wd3");
+	(void)current(t, pid, "wd3-a", SNAP_A, false);
+	b = current(t, pid, "wd3-b", SNAP_B, false);
+	(void)current(t, pid, "wd3-a", SNAP_A, false);
+	assert_int_equal(withdraw(t, pid, REF_WX, false), 1);
+	assert_true(withdrawn(t, b));
+	pending_kinds(t, b, k, sizeof(k));
+	assert_string_equal(k, "");
+}
+
+static void
+test_store_version_1_store_is_migrated(void **state)
+{
+	struct t *t = *state;
+	int64_t pid, a;
+	sqlite3 *db;
+
+	pid = patient(t, "ref:Patient/mig");
+	a = current(t, pid, "mig-a", SNAP_A, true);
+	/* Take the file back to version 1's shape. */
+	store_close(t->s);
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP INDEX outbox_aid; "
+	    "ALTER TABLE outbox DROP COLUMN kind; ALTER TABLE assessments "
+	    "DROP COLUMN withdrawn; PRAGMA user_version = 1", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	t->s = store_open(t->cfg, false, stderr);
+	assert_non_null(t->s);
+	assert_false(withdrawn(t, a));
+	assert_int_equal(pending_oid(t, a) > 0, 1);
+	assert_int_equal(withdraw(t, pid, REF_W1, true), 0);
+}
+
 static void
 test_store_file_is_private_and_newer_schema_refused(void **state)
 {
@@ -653,6 +1015,11 @@ main(void)
 		T(test_store_patient_keys_link_and_merge),
 		T(test_store_assessment_identifier_is_unique_and_outbox_supersedes),
 		T(test_store_returning_input_state_is_newest_again),
+		T(test_store_requeue_sends_only_the_patients_newest_assessment),
+		T(test_store_retraction_withdraws_the_assessments_resting_on_it),
+		T(test_store_withdrawn_create_delivered_late_gets_its_update),
+		T(test_store_embedded_mode_withdraws_without_outbox_rows),
+		T(test_store_version_1_store_is_migrated),
 		T(test_store_file_is_private_and_newer_schema_refused),
 		T(test_store_failed_savepoint_harms_nothing),
 		T(test_store_older_schema_is_backed_up_then_migrated),
