@@ -26,6 +26,8 @@
 #include "terminology.h"
 #include "util.h"
 
+#include "json_fixture.h"
+
 #define PUUID	"urn:uuid:6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a01"
 #define OUUID	"urn:uuid:6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0a02"
 
@@ -45,51 +47,13 @@
 #define POSTED(id, v) "{'resource':" OBS(id, "Patient/p1", v) \
 		POST("Observation") "}"
 
-static struct terminology *terms;
-
-static int
-setup(void **state)
-{
-	const char *top = getenv("top_srcdir");
-	char *path = xasprintf("%s/conf/codes.tsv", top != NULL ? top : ".");
-
-	terms = terminology_load(path, stderr);
-	free(path);
-	return terms != NULL ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	terminology_free(terms);
-	return 0;
-}
-
-/* JSON written with ' for ". */
-static json_t *
-parse(const char *text)
-{
-	json_error_t err;
-	json_t *j;
-	char *s = xstrdup(text), *p;
-
-	for (p = s; *p != '\0'; p++)
-		if (*p == '\'')
-			*p = '"';
-	j = json_loads(s, JSON_REJECT_DUPLICATES, &err);
-	if (j == NULL)
-		fail_msg("test JSON does not parse: %s: %s", err.text, s);
-	free(s);
-	return j;
-}
-
 /* {"resourceType":"Bundle","type":TYPE,"entry":[ENTRIES]} */
 static json_t *
 bundle(const char *type, const char *entries)
 {
 	char *s = xasprintf("{'resourceType':'Bundle','type':'%s',"
 	    "'entry':[%s]}", type, entries);
-	json_t *j = parse(s);
+	json_t *j = jfx_json(s);
 
 	free(s);
 	return j;
@@ -136,7 +100,7 @@ test_bundle_classifies_the_four_accepted_types(void **state)
 	for (i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
 		j = bundle(cases[i].type, cases[i].entry);
 		diag_clear(&d);
-		if (bundle_prepare(j, 100, terms, &b, &d) != 0)
+		if (bundle_prepare(j, 100, jfx_terms, &b, &d) != 0)
 			fail_msg("%s refused: %d %s", cases[i].type, d.d_code,
 			    d.d_msg);
 		assert_int_equal(b.bu_kind, cases[i].kind);
@@ -162,19 +126,19 @@ test_bundle_refuses_other_types_and_non_bundles(void **state)
 	for (i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		j = bundle(bad[i], "");
 		diag_clear(&d);
-		assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), -1);
+		assert_int_equal(bundle_prepare(j, 100, jfx_terms, &b, &d), -1);
 		assert_int_equal(d.d_code, DIAG_BUNDLE_TYPE);
 		assert_string_equal(d.d_expr, "Bundle.type");
 		bundle_free(&b);
 		json_decref(j);
 	}
-	j = parse("{'resourceType':'Bundle','entry':[]}");
-	assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), -1);
+	j = jfx_json("{'resourceType':'Bundle','entry':[]}");
+	assert_int_equal(bundle_prepare(j, 100, jfx_terms, &b, &d), -1);
 	assert_int_equal(d.d_code, DIAG_BUNDLE_TYPE);
 	bundle_free(&b);
 	json_decref(j);
-	j = parse(OBS("o1", "Patient/p1", "9.5"));
-	assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), -1);
+	j = jfx_json(OBS("o1", "Patient/p1", "9.5"));
+	assert_int_equal(bundle_prepare(j, 100, jfx_terms, &b, &d), -1);
 	assert_int_equal(d.d_code, DIAG_WRONG_TYPE);
 	assert_string_equal(d.d_expr, "resourceType");
 	bundle_free(&b);
@@ -200,7 +164,7 @@ test_bundle_batch_keeps_each_entry_outcome(void **state)
 	    "{'resource':" OBS("g2", "Patient/p1", "9.6")
 	    ",'request':{'method':'PUT','url':'Observation/g2'}}");
 	diag_clear(&d);
-	assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), 0);
+	assert_int_equal(bundle_prepare(j, 100, jfx_terms, &b, &d), 0);
 	assert_int_equal(b.bu_kind, BUNDLE_BATCH);
 	assert_int_equal(b.bu_n, 7);
 	assert_int_equal(b.bu_napply, 2);
@@ -237,7 +201,7 @@ test_bundle_rejects_a_type_r4_does_not_define(void **state)
 	    "{'resource':{'resourceType':'Encounter','status':'finished'}},"
 	    "{'resource':{'resourceType':'JaneDoe1956'}}");
 	diag_clear(&d);
-	assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), 0);
+	assert_int_equal(bundle_prepare(j, 100, jfx_terms, &b, &d), 0);
 	assert_true(b.bu_ignored[0]);
 	assert_false(b.bu_ignored[1]);
 	check_entry_diag(&b, 1, DIAG_WRONG_TYPE,
@@ -262,7 +226,7 @@ test_bundle_transaction_fails_whole_on_first_bad_entry(void **state)
 	    POST("Observation") "},"
 	    POSTED("t3", "80"));
 	diag_clear(&d);
-	assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), -1);
+	assert_int_equal(bundle_prepare(j, 100, jfx_terms, &b, &d), -1);
 	assert_int_equal(d.d_code, DIAG_BAD_CODE);
 	assert_string_equal(d.d_expr, "Bundle.entry[1].resource.status");
 	bundle_free(&b);
@@ -283,7 +247,7 @@ test_bundle_searchset_goes_in_entry_by_entry(void **state)
 	    "{'resource':" ENC ",'search':{'mode':'include'}},"
 	    "{'resource':" OBS("s2", "Patient/p1", "80") "}");
 	diag_clear(&d);
-	assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), 0);
+	assert_int_equal(bundle_prepare(j, 100, jfx_terms, &b, &d), 0);
 	assert_int_equal(b.bu_kind, BUNDLE_COLLECTION);
 	assert_int_equal(b.bu_napply, 1);
 	assert_true(b.bu_entries[0].ie_apply);
@@ -307,7 +271,7 @@ test_bundle_put_url_id_must_match_the_resource(void **state)
 	    "{'resource':" OBS("p3", "Patient/p1", "9.5")
 	    ",'request':{'method':'PUT','url':'Observation/a_b'}}");
 	diag_clear(&d);
-	assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), 0);
+	assert_int_equal(bundle_prepare(j, 100, jfx_terms, &b, &d), 0);
 	check_entry_diag(&b, 0, DIAG_ID_MISMATCH,
 	    "Bundle.entry[0].resource.id");
 	check_entry_diag(&b, 1, DIAG_ENTRY_REQUEST,
@@ -339,7 +303,7 @@ test_bundle_resolves_urn_uuid_to_the_bundles_patient(void **state)
 	    "'valueQuantity':{'value':9.5,'code':'mg/dL'}}"
 	    POST("Observation") "}");
 	diag_clear(&d);
-	if (bundle_prepare(j, 100, terms, &b, &d) != 0)
+	if (bundle_prepare(j, 100, jfx_terms, &b, &d) != 0)
 		fail_msg("refused: %d %s %s", d.d_code, d.d_expr, d.d_msg);
 	pat = &b.bu_entries[0].ie_item;
 	obs = &b.bu_entries[1].ie_item;
@@ -366,7 +330,7 @@ test_bundle_resolves_urn_uuid_to_the_bundles_patient(void **state)
 	    "{'resource':" OBS("u1",
 	    "urn:uuid:6f1c1a2e-7d0b-4e49-9c1e-2b6a1d0c0aff", "9.5")
 	    POST("Observation") "}");
-	assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), 0);
+	assert_int_equal(bundle_prepare(j, 100, jfx_terms, &b, &d), 0);
 	check_entry_diag(&b, 0, DIAG_UNRESOLVED_REF,
 	    "Bundle.entry[0].resource.subject.reference");
 	bundle_free(&b);
@@ -388,7 +352,7 @@ test_bundle_refuses_duplicate_full_urls(void **state)
 	    "{'fullUrl':'" OUUID "','resource':" OBS("d3", "Patient/p1", "9.5")
 	    POST("Observation") "}");
 	diag_clear(&d);
-	assert_int_equal(bundle_prepare(j, 100, terms, &b, &d), -1);
+	assert_int_equal(bundle_prepare(j, 100, jfx_terms, &b, &d), -1);
 	assert_int_equal(d.d_code, DIAG_DUP_FULLURL);
 	assert_string_equal(d.d_expr, "Bundle.entry[2].fullUrl");
 	bundle_free(&b);
@@ -422,10 +386,10 @@ test_bundle_entry_limit_holds_exactly(void **state)
 
 	j = bundle_of(10);
 	diag_clear(&d);
-	assert_int_equal(bundle_prepare(j, 10, terms, &b, &d), 0);
+	assert_int_equal(bundle_prepare(j, 10, jfx_terms, &b, &d), 0);
 	assert_int_equal(b.bu_napply, 10);
 	bundle_free(&b);
-	assert_int_equal(bundle_prepare(j, 9, terms, &b, &d), -1);
+	assert_int_equal(bundle_prepare(j, 9, jfx_terms, &b, &d), -1);
 	assert_int_equal(d.d_code, DIAG_TOO_MANY_ENTRIES);
 	assert_int_equal(d.d_status, 413);
 	assert_string_equal(d.d_expr, "Bundle.entry");
@@ -434,8 +398,8 @@ test_bundle_entry_limit_holds_exactly(void **state)
 
 	/* A Bundle without entries (FHIR JSON has no empty arrays) is a
 	 * valid request that applies nothing. */
-	j = parse("{'resourceType':'Bundle','type':'batch'}");
-	assert_int_equal(bundle_prepare(j, 10, terms, &b, &d), 0);
+	j = jfx_json("{'resourceType':'Bundle','type':'batch'}");
+	assert_int_equal(bundle_prepare(j, 10, jfx_terms, &b, &d), 0);
 	assert_int_equal(b.bu_n, 0);
 	assert_int_equal(b.bu_napply, 0);
 	bundle_free(&b);
@@ -481,5 +445,6 @@ main(void)
 		cmocka_unit_test(test_bundle_valid_id_follows_r4),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, jfx_terms_setup,
+	    jfx_terms_teardown);
 }

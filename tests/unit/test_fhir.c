@@ -35,6 +35,8 @@
 #include "terminology.h"
 #include "util.h"
 
+#include "json_fixture.h"
+
 /* Marker put into values: no diagnostic may ever echo it. */
 #define SECRET	"SeCrEt42"
 
@@ -52,38 +54,6 @@
 #define CA_VALUE "'valueQuantity':{'value':10.8,'unit':'mg/dL'," \
 		"'system':'http://unitsofmeasure.org','code':'mg/dL'}"
 #define CA	CA_HEAD "," CA_VALUE "}"
-
-static struct terminology *terms;
-
-static int
-setup(void **state)
-{
-	const char *top = getenv("top_srcdir");
-	char *path = xasprintf("%s/conf/codes.tsv", top != NULL ? top : ".");
-
-	terms = terminology_load(path, stderr);
-	free(path);
-	return terms != NULL ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	terminology_free(terms);
-	return 0;
-}
-
-/* Text with ' for " (the tests' values contain no '); caller frees. */
-static char *
-dq(const char *text)
-{
-	char *s = xstrdup(text), *p;
-
-	for (p = s; *p != '\0'; p++)
-		if (*p == '\'')
-			*p = '"';
-	return s;
-}
 
 enum stage { ST_OK, ST_PARSE, ST_VALIDATE, ST_EXTRACT };
 
@@ -109,7 +79,7 @@ run_bytes(const char *body, size_t len, const char *put_id,
 		path = rt != NULL ? rt : "Observation";
 	if (fhir_validate(doc, path, d) == -1)
 		st = ST_VALIDATE;
-	else if (fhir_extract(doc, put_id, path, terms, NULL, it, d) == -1)
+	else if (fhir_extract(doc, put_id, path, jfx_terms, NULL, it, d) == -1)
 		st = ST_EXTRACT;
 	json_decref(doc);
 	return st;
@@ -119,7 +89,7 @@ static enum stage
 run(const char *text, const char *put_id, struct fhir_item *it,
     struct diag *d)
 {
-	char *s = dq(text);
+	char *s = jfx_dq(text);
 	enum stage st = run_bytes(s, strlen(s), put_id, NULL, it, d);
 
 	free(s);
@@ -172,7 +142,7 @@ static void
 reject(const char *text, enum stage stage, enum diag_code code, int status,
     const char *expr)
 {
-	char *s = dq(text);
+	char *s = jfx_dq(text);
 
 	reject_bytes(s, strlen(s), stage, code, status, expr);
 	free(s);
@@ -452,7 +422,7 @@ test_fhir_limits_nesting_depth_exactly(void **state)
 	reject_bytes(s, strlen(s), ST_PARSE, DIAG_JSON_DEPTH, 400, "");
 	free(s);
 	/* Brackets inside strings are text, not nesting. */
-	s = dq("{'resourceType':'Observation','x':'[[[[[[[[[[[[[[[[[[[[[[[["
+	s = jfx_dq("{'resourceType':'Observation','x':'[[[[[[[[[[[[[[[[[[[[[[[["
 	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
 	    "\\\"[[[['}");
 	diag_clear(&d);
@@ -510,12 +480,12 @@ test_fhir_rejects_wrong_resource_type_for_extraction(void **state)
 	struct fhir_item it;
 	struct diag d;
 	json_t *j;
-	char *s = dq("{'resourceType':'Encounter','status':'finished'}");
+	char *s = jfx_dq("{'resourceType':'Encounter','status':'finished'}");
 
 	j = json_loads(s, 0, NULL);
 	free(s);
 	diag_clear(&d);
-	assert_int_equal(fhir_extract(j, NULL, "Encounter", terms, NULL, &it,
+	assert_int_equal(fhir_extract(j, NULL, "Encounter", jfx_terms, NULL, &it,
 	    &d), -1);
 	assert_int_equal(d.d_code, DIAG_WRONG_TYPE);
 	json_decref(j);
@@ -561,14 +531,14 @@ test_fhir_rejects_values_outside_physiological_bounds(void **state)
 	    "'valueQuantity':{'value':80,'code':'mg/dL'}}", ST_EXTRACT,
 	    DIAG_OUT_OF_BOUNDS, 422, "Observation.valueQuantity.value");
 	/* Inside a Bundle the expression starts at the entry. */
-	s = dq(CA_HEAD ",'valueQuantity':{'value':80,'code':'mg/dL'}}");
+	s = jfx_dq(CA_HEAD ",'valueQuantity':{'value':80,'code':'mg/dL'}}");
 	assert_int_equal(run_bytes(s, strlen(s), NULL,
 	    "Bundle.entry[3].resource", &it, &d), ST_EXTRACT);
 	free(s);
 	check_diag(&d, DIAG_OUT_OF_BOUNDS, 422,
 	    "Bundle.entry[3].resource.valueQuantity.value");
 	/* The message names the bounds, never the value sent. */
-	s = dq(CA_HEAD ",'valueQuantity':{'value':87.654,'code':'mg/dL'}}");
+	s = jfx_dq(CA_HEAD ",'valueQuantity':{'value':87.654,'code':'mg/dL'}}");
 	run_bytes(s, strlen(s), NULL, NULL, &it, &d);
 	free(s);
 	assert_null(strstr(d.d_msg, "87.654"));
@@ -733,7 +703,7 @@ test_fhir_identifier_and_code_name_a_panel_member(void **state)
 static void
 expect_code_key(const char *text, const char *want)
 {
-	char *t = dq(text);
+	char *t = jfx_dq(text);
 	json_t *j = json_loads(t, 0, NULL);
 	char *k;
 
@@ -881,7 +851,7 @@ alloc_fail_sweep(const char *text, int *failures, int *misreported)
 	struct fhir_item it;
 	struct diag d;
 	enum stage st;
-	char *s = dq(text);
+	char *s = jfx_dq(text);
 	long k;
 
 	*failures = *misreported = 0;
@@ -994,5 +964,6 @@ main(void)
 		cmocka_unit_test(test_fhir_survives_every_allocation_failure),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, jfx_terms_setup,
+	    jfx_terms_teardown);
 }

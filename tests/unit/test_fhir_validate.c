@@ -21,6 +21,8 @@
 #include "fhir_validate.h"
 #include "util.h"
 
+#include "json_fixture.h"
+
 /* Marker put into values: no diagnostic may ever echo it. */
 #define SECRET	"SeCrEt42"
 
@@ -29,24 +31,6 @@
 		"'code':{'coding':[{'system':'http://loinc.org'," \
 		"'code':'17861-6','display':'Calcium'}]}," \
 		"'subject':{'reference':'Patient/p1'}"
-
-/* Parse JSON written with ' for " (the tests' values contain no '). */
-static json_t *
-parse(const char *text)
-{
-	json_error_t err;
-	json_t *j;
-	char *s = xstrdup(text), *p;
-
-	for (p = s; *p != '\0'; p++)
-		if (*p == '\'')
-			*p = '"';
-	j = json_loads(s, JSON_REJECT_DUPLICATES, &err);
-	if (j == NULL)
-		fail_msg("test JSON does not parse: %s: %s", err.text, s);
-	free(s);
-	return j;
-}
 
 static void
 accept_json(const json_t *j, const char *path)
@@ -61,7 +45,7 @@ accept_json(const json_t *j, const char *path)
 static void
 accept(const char *text)
 {
-	json_t *j = parse(text);
+	json_t *j = jfx_json(text);
 
 	accept_json(j, "Observation");
 	json_decref(j);
@@ -87,7 +71,7 @@ reject_json(const json_t *j, const char *path, enum diag_code code,
 static void
 reject(const char *text, enum diag_code code, const char *expr)
 {
-	json_t *j = parse(text);
+	json_t *j = jfx_json(text);
 
 	reject_json(j, "Observation", code, expr);
 	json_decref(j);
@@ -97,7 +81,7 @@ reject(const char *text, enum diag_code code, const char *expr)
 static void
 accept_as(const char *path, const char *text)
 {
-	json_t *j = parse(text);
+	json_t *j = jfx_json(text);
 
 	accept_json(j, path);
 	json_decref(j);
@@ -107,7 +91,7 @@ static void
 reject_as(const char *path, const char *text, enum diag_code code,
     const char *expr)
 {
-	json_t *j = parse(text);
+	json_t *j = jfx_json(text);
 
 	reject_json(j, path, code, expr);
 	json_decref(j);
@@ -231,7 +215,7 @@ test_fhir_validate_accepts_minimal_and_rich_observations(void **state)
 static json_t *
 with_subject(const char *ref)
 {
-	json_t *j = parse(OBS "}");
+	json_t *j = jfx_json(OBS "}");
 
 	json_object_set_new(json_object_get(j, "subject"), "reference",
 	    json_string(ref));
@@ -410,7 +394,7 @@ test_fhir_validate_rejects_control_characters(void **state)
 static void
 test_fhir_validate_limits_strings_to_one_megabyte(void **state)
 {
-	json_t *j = parse(OBS "}");
+	json_t *j = jfx_json(OBS "}");
 	json_t *code = json_object_get(j, "code");
 	char *s = xmalloc(2 * 1048577 + 1);
 
@@ -520,7 +504,7 @@ test_fhir_validate_enforces_contained_rules(void **state)
 static void
 test_fhir_validate_tracks_many_contained_resources(void **state)
 {
-	json_t *j = parse(OBS "}");
+	json_t *j = jfx_json(OBS "}");
 	json_t *cont = json_array(), *members = json_array();
 	char id[16];
 	int i;
@@ -643,18 +627,18 @@ test_fhir_validate_rejects_unknown_resource_types(void **state)
 {
 	json_t *j;
 
-	reject_json(j = parse("{'resourceType':'Observaton','status':"
+	reject_json(j = jfx_json("{'resourceType':'Observaton','status':"
 	    "'final'}"), "Observaton", DIAG_WRONG_TYPE,
 	    "Observaton.resourceType");
 	json_decref(j);
 	/* Abstract types are not resources. */
-	reject_json(j = parse("{'resourceType':'DomainResource'}"),
+	reject_json(j = jfx_json("{'resourceType':'DomainResource'}"),
 	    "DomainResource", DIAG_WRONG_TYPE, "DomainResource.resourceType");
 	json_decref(j);
-	reject_json(j = parse("{'status':'final'}"), "Observation",
+	reject_json(j = jfx_json("{'status':'final'}"), "Observation",
 	    DIAG_NOT_RESOURCE, "Observation");
 	json_decref(j);
-	reject_json(j = parse("{'resourceType':'Bundle','type':'batch',"
+	reject_json(j = jfx_json("{'resourceType':'Bundle','type':'batch',"
 	    "'entry':[{'resource':{'resourceType':'Foo'}}]}"), "Bundle",
 	    DIAG_WRONG_TYPE, "Bundle.entry[0].resource.resourceType");
 	json_decref(j);
@@ -671,13 +655,13 @@ test_fhir_validate_rejects_unknown_resource_types(void **state)
 static void
 test_fhir_validate_prefixes_path_and_stops_first(void **state)
 {
-	json_t *j = parse(OBS ",'valueQuantity':{'value':'1'},'foo':1}");
+	json_t *j = jfx_json(OBS ",'valueQuantity':{'value':'1'},'foo':1}");
 
 	reject_json(j, "Bundle.entry[3].resource", DIAG_ELEMENT_TYPE,
 	    "Bundle.entry[3].resource.valueQuantity.value");
 	json_decref(j);
 	/* Inside a Bundle, resources are validated with their own paths. */
-	j = parse("{'resourceType':'Bundle','type':'collection','entry':["
+	j = jfx_json("{'resourceType':'Bundle','type':'collection','entry':["
 	    "{'fullUrl':'urn:uuid:a5e4c1f2-0b1c-4d2e-9f3a-123456789abc',"
 	    "'resource':{'resourceType':'Patient','id':'p'}},"
 	    "{'resource':" OBS ",'valueInteger':1.5}}]}");
@@ -691,7 +675,7 @@ test_fhir_validate_envelope_skips_entry_resources(void **state)
 {
 	const char *bundle = "{'resourceType':'Bundle','type':'collection',"
 	    "'entry':[{'resource':{'resourceType':'Observation','foo':1}}]}";
-	json_t *j = parse(bundle);
+	json_t *j = jfx_json(bundle);
 	struct diag d;
 
 	reject_json(j, "Bundle", DIAG_UNKNOWN_ELEMENT,
@@ -700,14 +684,14 @@ test_fhir_validate_envelope_skips_entry_resources(void **state)
 	diag_clear(&d);
 	assert_int_equal(fhir_validate_envelope(j, "Bundle", &d), 0);
 	json_decref(j);
-	j = parse("{'resourceType':'Bundle','type':'collection','entry':"
+	j = jfx_json("{'resourceType':'Bundle','type':'collection','entry':"
 	    "[{'resource':'x'}]}");
 	diag_clear(&d);
 	assert_int_equal(fhir_validate_envelope(j, "Bundle", &d), -1);
 	assert_int_equal(d.d_code, DIAG_ELEMENT_TYPE);
 	assert_string_equal(d.d_expr, "Bundle.entry[0].resource");
 	json_decref(j);
-	j = parse("{'resourceType':'Bundle','type':'collection','entry':"
+	j = jfx_json("{'resourceType':'Bundle','type':'collection','entry':"
 	    "[{'resource':{},'bar':1}]}");
 	diag_clear(&d);
 	assert_int_equal(fhir_validate_envelope(j, "Bundle", &d), -1);
@@ -719,7 +703,7 @@ test_fhir_validate_envelope_skips_entry_resources(void **state)
 static void
 test_fhir_validate_survives_deep_nesting(void **state)
 {
-	json_t *j = parse(OBS "}"), *ext, *inner;
+	json_t *j = jfx_json(OBS "}"), *ext, *inner;
 	struct diag d;
 	int i;
 
