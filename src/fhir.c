@@ -721,6 +721,24 @@ unused(struct fhir_item *it, enum fhir_unused why)
 		it->fi_unused = why;
 }
 
+/* Append the k hits of add to out[0..n) that name an input out does not
+ * have yet, up to max; returns the new count. */
+static int
+add_hits(struct term_hit *out, int n, int max, const struct term_hit *add,
+    int k)
+{
+	int i, j;
+
+	for (i = 0; i < k && n < max; i++) {
+		for (j = 0; j < n; j++)
+			if (out[j].th_input == add[i].th_input)
+				break;
+		if (j == n)
+			out[n++] = add[i];
+	}
+	return n;
+}
+
 /* Inputs named by a CodeableConcept's codings (deduplicated). */
 static int
 concept_inputs(const struct terminology *t, const json_t *cc,
@@ -728,21 +746,13 @@ concept_inputs(const struct terminology *t, const json_t *cc,
 {
 	struct term_hit hits[TERM_MAX_HITS];
 	const json_t *c;
-	int n = 0, k, i, j;
+	int n = 0, k;
 	size_t ci;
-	bool dup;
 
 	json_array_foreach(json_object_get(cc, "coding"), ci, c) {
 		k = terminology_lookup(t, str(c, "system"), str(c, "code"),
 		    hits, TERM_MAX_HITS);
-		for (i = 0; i < k && n < max; i++) {
-			dup = false;
-			for (j = 0; j < n; j++)
-				if (out[j].th_input == hits[i].th_input)
-					dup = true;
-			if (!dup)
-				out[n++] = hits[i];
-		}
+		n = add_hits(out, n, max, hits, k);
 	}
 	return n;
 }
@@ -1051,8 +1061,8 @@ extract_medication(struct fhir_item *it, const json_t *res,
 	    *med = NULL, *c, *dosage, *per;
 	struct term_hit hits[TERM_MAX_HITS], more[TERM_MAX_HITS];
 	int64_t eff = 0;
-	bool usable, have_time, dup;
-	int n, k, i, j;
+	bool usable, have_time;
+	int n, k, i;
 	size_t ci;
 	double mg, per_day;
 
@@ -1087,14 +1097,7 @@ extract_medication(struct fhir_item *it, const json_t *res,
 			k = terminology_match_text(t, str(c, "display"), more,
 			    TERM_MAX_HITS);
 	}
-	for (i = 0; i < k && n < TERM_MAX_HITS; i++) {
-		dup = false;
-		for (j = 0; j < n; j++)
-			if (hits[j].th_input == more[i].th_input)
-				dup = true;
-		if (!dup)
-			hits[n++] = more[i];
-	}
+	n = add_hits(hits, n, TERM_MAX_HITS, more, k);
 
 	if (it->fi_type == FHIR_MEDSTATEMENT) {
 		per = obj(res, "effectivePeriod");
