@@ -1,5 +1,6 @@
 -- bundle.lua - wrk script: batch Bundles of 100 distinct Observations
--- (calcium, phosphate, PTH, albumin in turn) across 100 patients each.
+-- (calcium, phosphate, PTH, albumin in turn): 25 patients per Bundle,
+-- each with the four results of one panel.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/fhir+json"
 
