@@ -721,24 +721,6 @@ unused(struct fhir_item *it, enum fhir_unused why)
 		it->fi_unused = why;
 }
 
-/* Append the k hits of add to out[0..n) that name an input out does not
- * have yet, up to max; returns the new count. */
-static int
-add_hits(struct term_hit *out, int n, int max, const struct term_hit *add,
-    int k)
-{
-	int i, j;
-
-	for (i = 0; i < k && n < max; i++) {
-		for (j = 0; j < n; j++)
-			if (out[j].th_input == add[i].th_input)
-				break;
-		if (j == n)
-			out[n++] = add[i];
-	}
-	return n;
-}
-
 /* Inputs named by a CodeableConcept's codings (deduplicated). */
 static int
 concept_inputs(const struct terminology *t, const json_t *cc,
@@ -752,7 +734,7 @@ concept_inputs(const struct terminology *t, const json_t *cc,
 	json_array_foreach(json_object_get(cc, "coding"), ci, c) {
 		k = terminology_lookup(t, str(c, "system"), str(c, "code"),
 		    hits, TERM_MAX_HITS);
-		n = add_hits(out, n, max, hits, k);
+		n = terminology_merge_hits(out, n, max, hits, k);
 	}
 	return n;
 }
@@ -1097,7 +1079,7 @@ extract_medication(struct fhir_item *it, const json_t *res,
 			k = terminology_match_text(t, str(c, "display"), more,
 			    TERM_MAX_HITS);
 	}
-	n = add_hits(hits, n, TERM_MAX_HITS, more, k);
+	n = terminology_merge_hits(hits, n, TERM_MAX_HITS, more, k);
 
 	if (it->fi_type == FHIR_MEDSTATEMENT) {
 		per = obj(res, "effectivePeriod");

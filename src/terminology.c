@@ -362,6 +362,17 @@ add_hit(struct term_hit *out, int n, int max, const struct term_hit *h)
 }
 
 int
+terminology_merge_hits(struct term_hit *out, int n, int max,
+    const struct term_hit *add, int k)
+{
+	int i;
+
+	for (i = 0; i < k; i++)
+		n = add_hit(out, n, max, &add[i]);
+	return n;
+}
+
+int
 terminology_lookup(const struct terminology *t, const char *system,
     const char *code, struct term_hit *out, int max)
 {

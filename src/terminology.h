@@ -51,6 +51,11 @@ size_t	terminology_count(const struct terminology *);
 int	terminology_lookup(const struct terminology *, const char *system,
 	    const char *code, struct term_hit *out, int max);
 
+/* Append those of the k hits in add whose input out[0..n) lacks, up to
+ * max in all; returns the new count (hits stay one per input). */
+int	terminology_merge_hits(struct term_hit *out, int n, int max,
+	    const struct term_hit *add, int k);
+
 /* Match medication text (CodeableConcept.text, Coding.display) against the
  * "text" rows; same return convention. */
 int	terminology_match_text(const struct terminology *, const char *text,

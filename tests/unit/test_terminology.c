@@ -255,6 +255,25 @@ test_terminology_shipped_medication_names(void **state)
 	    "Sevelamer carbonate 800 MG", h, TERM_MAX_HITS), 0);
 }
 
+/* Merging keeps one hit per input, the first seen, and stops at max. */
+static void
+test_terminology_merge_keeps_one_hit_per_input(void **state)
+{
+	struct term_hit out[3] = { { INPUT_CALCIUM, 0 } };
+	const struct term_hit add[] = { { INPUT_CALCIUM, 2 },
+	    { INPUT_PHOSPHATE, 0 }, { INPUT_PHOSPHATE, 3 }, { INPUT_PTH, 0 },
+	    { INPUT_ALBUMIN, 0 } };
+
+	(void)state;
+	assert_int_equal(terminology_merge_hits(out, 1, 3, add, 5), 3);
+	assert_int_equal(out[0].th_input, INPUT_CALCIUM);
+	assert_true(out[0].th_factor == 0);
+	assert_int_equal(out[1].th_input, INPUT_PHOSPHATE);
+	assert_true(out[1].th_factor == 0);
+	assert_int_equal(out[2].th_input, INPUT_PTH);
+	assert_int_equal(terminology_merge_hits(out, 3, 3, add, 5), 3);
+}
+
 static int
 setup(void **state)
 {
@@ -283,6 +302,7 @@ main(void)
 		cmocka_unit_test(test_terminology_oid_systems_are_the_same_systems),
 		cmocka_unit_test(test_terminology_shipped_table_covers_clinical_md),
 		cmocka_unit_test(test_terminology_shipped_medication_names),
+		cmocka_unit_test(test_terminology_merge_keeps_one_hit_per_input),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
